@@ -1,0 +1,113 @@
+"""correction — the backend of a community-correction (社区矫正) supervision app."""
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+
+import sqlalchemy as sa
+from flask import Flask, g, request
+
+from .api import IdConverter
+from .config import Settings
+from .database import configure_engine
+from .errors import register_error_handlers
+from .extensions import db, limiter, migrate
+from .security import RedactingFilter, password_hasher
+from .time import Clock, utcnow
+
+API_PREFIX = "/api/v1"
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Flask:
+    """Build the application for ``settings`` (the environment's when not given)."""
+    settings = settings or Settings.from_env()
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.update(settings.flask_config())
+    app.config["SETTINGS"] = settings
+    app.json.sort_keys = False
+    app.url_map.converters["id"] = IdConverter
+    app.url_map.strict_slashes = False
+
+    _configure_logging(settings)
+    app.extensions["correction.clock"] = clock or utcnow
+    app.extensions["correction.hasher"] = password_hasher(settings)
+
+    if settings.DATABASE_URL.startswith("sqlite:///"):
+        from pathlib import Path
+        Path(settings.DATABASE_URL[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(_migrations_dir()))
+    limiter.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine)
+
+    _register_blueprints(app)
+    register_error_handlers(app)
+    _register_request_hooks(app)
+    _register_cli(app)
+
+    from .openapi import build_openapi
+    app.extensions["correction.openapi"] = build_openapi(app, API_PREFIX)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from .audit.api import bp as audit_bp
+    from .auth.api import bp as auth_bp
+    from .health import bp as health_bp
+    from .notifications.api import bp as notifications_bp
+    from .openapi import docs_bp
+    from .people.api import bp as people_bp
+
+    for bp in (health_bp, docs_bp, auth_bp, people_bp, audit_bp, notifications_bp):
+        app.register_blueprint(bp, url_prefix=API_PREFIX)
+
+
+def _register_request_hooks(app: Flask) -> None:
+    @app.before_request
+    def _assign_request_id() -> None:
+        incoming = request.headers.get("X-Request-ID", "")
+        g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+
+    @app.after_request
+    def _echo_request_id(response):
+        response.headers["X-Request-ID"] = g.get("request_id", "")
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+
+def _register_cli(app: Flask) -> None:
+    from .cli import seed_cli
+
+    app.cli.add_command(seed_cli)
+
+
+def _configure_logging(settings: Settings) -> None:
+    root = logging.getLogger()
+    if not any(isinstance(f, RedactingFilter) for h in root.handlers for f in h.filters):
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.addFilter(RedactingFilter())
+        root.addHandler(handler)
+    root.setLevel(settings.LOG_LEVEL)
+    logging.getLogger("werkzeug").addFilter(RedactingFilter())
+
+
+def _migrations_dir():
+    from pathlib import Path
+    return Path(__file__).resolve().parent.parent / "migrations"
+
+
+def database_is_up() -> bool:
+    """Return whether the database answers a trivial query."""
+    try:
+        db.session.execute(sa.text("SELECT 1"))
+        return True
+    except sa.exc.SQLAlchemyError:
+        db.session.rollback()
+        return False
+
+
+__all__ = ["create_app", "Settings", "database_is_up", "API_PREFIX"]

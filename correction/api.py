@@ -1,0 +1,218 @@
+"""Declarative endpoints: schemas in, schemas out, one unit of work per request.
+
+``ApiBlueprint.operation`` registers a view together with its request and response
+schemas. The wrapper it builds parses and validates input (pydantic), authenticates,
+calls the view, shapes the answer through the response schema, records the audit entry
+and commits once; on any error it rolls back, keeps what must be kept, and lets the one
+error handler answer. The same registrations feed the OpenAPI document.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, g, jsonify, request
+from pydantic import BaseModel, ValidationError
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import BaseConverter
+
+from .database import db
+from .errors import (HTTP_CODES, Conflict, DomainError, InvalidJson, UnsupportedMediaType,
+                     ValidationFailed)
+
+log = logging.getLogger(__name__)
+
+MAX_ID = 2**63 - 1
+
+
+class IdConverter(BaseConverter):
+    """A positive 64-bit integer id in a URL; anything else does not match (404)."""
+
+    regex = r"[1-9][0-9]{0,17}"
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value: Any) -> str:
+        return str(int(value))
+
+
+@dataclass
+class Operation:
+    """One documented endpoint: how to call it and what it answers."""
+
+    method: str
+    rule: str
+    view: Callable
+    summary: str
+    tags: list[str]
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    status: int = 200
+    auth: str | None = None
+    audit: str | None = None
+    audit_target: tuple[str, str] | None = None
+    media_type: str = "application/json"
+    errors: tuple[int, ...] = ()
+
+
+@dataclass
+class AuditDraft:
+    """What the audit entry of this request will say; a view may fill in more."""
+
+    action: str
+    target_type: str | None = None
+    target_id: int | None = None
+    actor_type: str | None = None
+    actor_id: int | None = None
+    actor_label: str | None = None
+    bureau_id: int | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class ApiBlueprint(Blueprint):
+    """A blueprint whose routes are declared with their schemas."""
+
+    def __init__(self, name: str, import_name: str, **kwargs):
+        super().__init__(name, import_name, **kwargs)
+        self.operations: list[Operation] = []
+
+    def operation(self, method: str, rule: str, *, summary: str, body=None, query=None,
+                  response=None, status: int = 200, auth: str | None = None,
+                  audit: str | None = None, audit_target: tuple[str, str] | None = None,
+                  media_type: str = "application/json", errors: tuple[int, ...] = ()):
+        """Register the decorated view as ``method rule`` with its schemas."""
+
+        def decorator(view: Callable) -> Callable:
+            op = Operation(method=method.upper(), rule=rule, view=view, summary=summary,
+                           tags=[self.name], body=body, query=query, response=response,
+                           status=status, auth=auth, audit=audit, audit_target=audit_target,
+                           media_type=media_type, errors=errors)
+            self.operations.append(op)
+            self.add_url_rule(rule, endpoint=view.__name__, view_func=_handler(op),
+                              methods=[op.method])
+            return view
+
+        return decorator
+
+
+def _handler(op: Operation) -> Callable:
+    def handle(**path: Any) -> Response:
+        return run_unit_of_work(op, path)
+
+    handle.__name__ = op.view.__name__
+    return handle
+
+
+def run_unit_of_work(op: Operation, path: dict[str, Any]) -> Response:
+    """Run one request as one transaction, audited, and answer through its schema."""
+    from .audit.service import record_draft  # late: audit's own routes use this module
+    from .auth.guard import authenticate
+
+    session = db.session
+    g.audit = AuditDraft(op.audit) if op.audit else None
+    if g.audit and op.audit_target:
+        g.audit.target_type = op.audit_target[0]
+        g.audit.target_id = path.get(op.audit_target[1])
+    try:
+        if op.auth:
+            authenticate(op.auth)
+        kwargs = dict(path)
+        if op.query is not None:
+            kwargs["query"] = parse_query(op.query)
+        if op.body is not None:
+            kwargs["body"] = parse_body(op.body)
+        result = op.view(**kwargs)
+        response = shape_response(op, result)
+        if g.audit:
+            record_draft(session, g.audit, outcome="ok")
+        session.commit()
+        return response
+    except sa.exc.IntegrityError as error:
+        log.info("integrity conflict on %s %s: %s", op.method, op.rule, error.orig.__class__.__name__)
+        conflict = Conflict("The request conflicts with a concurrent change; try again.")
+        _fail(session, conflict.keep, conflict.code)
+        raise conflict from None
+    except sa.exc.OperationalError:
+        _fail(session, [], "service_unavailable")
+        raise DomainError("The database is unavailable; try again shortly.", status=503,
+                          code="service_unavailable", headers={"Retry-After": "5"}) from None
+    except DomainError as error:
+        _fail(session, error.keep, error.code)
+        raise
+    except HTTPException as error:
+        _fail(session, [], HTTP_CODES.get(error.code or 500, "http_error"))
+        raise
+    except Exception:
+        _fail(session, [], "internal_error")
+        raise
+
+
+def _fail(session, keep: list[Callable], outcome: str) -> None:
+    """Roll the request back, then write what must outlive the failure, alone."""
+    from .audit.service import record_draft
+
+    session.rollback()
+    try:
+        for write in keep:
+            write(session)
+        if g.get("audit"):
+            record_draft(session, g.audit, outcome=outcome)
+        session.commit()
+    except Exception:  # the original error matters more than its record
+        log.exception("could not record the outcome of a failed request")
+        session.rollback()
+
+
+def parse_body(model: type[BaseModel]) -> BaseModel:
+    """Validate the JSON body against ``model``: 415, 400 or 422 when it does not fit."""
+    mimetype = request.mimetype or ""
+    if mimetype != "application/json" and not mimetype.endswith("+json"):
+        raise UnsupportedMediaType()
+    raw = request.get_data(cache=True)
+    try:
+        json.loads(raw)
+    except ValueError:
+        raise InvalidJson() from None
+    try:
+        return model.model_validate_json(raw, strict=True)
+    except ValidationError as error:
+        raise ValidationFailed(details={"fields": field_errors(error)}) from None
+
+
+def parse_query(model: type[BaseModel]) -> BaseModel:
+    """Validate the query string against ``model`` (422 with field paths when it fails)."""
+    try:
+        return model.model_validate(request.args.to_dict(flat=True))
+    except ValidationError as error:
+        raise ValidationFailed(details={"fields": field_errors(error, prefix="query")}) from None
+
+
+def field_errors(error: ValidationError, prefix: str | None = None) -> list[dict[str, str]]:
+    """Return the failing field paths and reasons, never the values sent."""
+    out = []
+    for item in error.errors(include_url=False, include_input=False, include_context=False):
+        parts = [str(p) for p in item["loc"]]
+        if prefix:
+            parts.insert(0, prefix)
+        out.append({"path": ".".join(parts) or "(body)", "code": item["type"], "message": item["msg"]})
+    return out
+
+
+def shape_response(op: Operation, result: Any) -> Response:
+    """Turn a view's result into a response, through the operation's response schema."""
+    if isinstance(result, Response):
+        return result
+    if op.status == 204 or result is None:
+        return Response(status=204)
+    if op.response is not None:
+        payload = op.response.model_validate(result, from_attributes=True).model_dump(mode="json")
+    else:
+        payload = result
+    response = jsonify(payload)
+    response.status_code = op.status
+    return response

@@ -1,0 +1,56 @@
+"""Login, logout and who-am-I."""
+from __future__ import annotations
+
+from flask import current_app, g
+
+from ..api import ApiBlueprint
+from ..database import db
+from ..extensions import enforce_rate_limit
+from ..people.models import Officer, Supervisee
+from ..time import now
+from . import service
+from .principal import current_principal
+from .schemas import MeOut, OfficerLogin, OfficerLoginOut, SuperviseeLogin, SuperviseeLoginOut
+
+bp = ApiBlueprint("auth", __name__)
+
+
+@bp.operation("POST", "/auth/officer/login", summary="Log an officer in (password and TOTP)",
+              body=OfficerLogin, response=OfficerLoginOut, audit="auth.officer_login",
+              errors=(401, 423, 429))
+def officer_login(body: OfficerLogin):
+    settings = current_app.config["SETTINGS"]
+    enforce_rate_limit("login", settings.LOGIN_RATE_LIMIT)
+    g.audit.actor_type, g.audit.actor_label = "officer", body.username
+    result = service.login_officer(db.session, settings, current_app.extensions["correction.hasher"],
+                                   username=body.username, password=body.password,
+                                   totp=body.totp, now=now(), audit=g.audit)
+    return {"token": result.token, "expires_at": result.expires_at, "officer": result.holder}
+
+
+@bp.operation("POST", "/auth/supervisee/login", summary="Log a supervisee in from their phone",
+              body=SuperviseeLogin, response=SuperviseeLoginOut, audit="auth.supervisee_login",
+              errors=(401, 403, 423, 429))
+def supervisee_login(body: SuperviseeLogin):
+    settings = current_app.config["SETTINGS"]
+    enforce_rate_limit("login", settings.LOGIN_RATE_LIMIT)
+    g.audit.actor_type, g.audit.actor_label = "supervisee", body.phone[-4:]
+    result = service.login_supervisee(db.session, settings, current_app.extensions["correction.hasher"],
+                                      phone=body.phone, password=body.password,
+                                      device_id=body.device_id, now=now(), audit=g.audit)
+    return {"token": result.token, "expires_at": result.expires_at, "supervisee": result.holder}
+
+
+@bp.operation("POST", "/auth/logout", summary="Revoke the token of this request", status=204,
+              auth="any", audit="auth.logout")
+def logout():
+    service.revoke_token(db.session, current_principal().token_id, now())
+
+
+@bp.operation("GET", "/me", summary="Who the token belongs to", response=MeOut, auth="any")
+def me():
+    principal = current_principal()
+    if principal.is_officer:
+        return {"kind": "officer", "officer": db.session.get(Officer, principal.id)}
+    return {"kind": "supervisee", "supervisee": db.session.get(Supervisee, principal.id)}
+

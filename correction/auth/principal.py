@@ -1,0 +1,50 @@
+"""Who is calling, and what they may see."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask import g
+
+from ..errors import Unauthorized
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller of a request."""
+
+    kind: str  # "officer" or "supervisee"
+    id: int
+    bureau_id: int
+    office_id: int | None
+    role: str | None  # officers only: officer, supervisor, admin
+    token_id: int
+    label: str
+
+    @property
+    def is_officer(self) -> bool:
+        return self.kind == "officer"
+
+    @property
+    def bureau_wide(self) -> bool:
+        """Supervisors and admins see every office of their bureau."""
+        return self.kind == "officer" and self.role in ("supervisor", "admin")
+
+
+def current_principal() -> Principal:
+    """Return the caller of this request (an endpoint declared with ``auth``)."""
+    principal = g.get("principal")
+    if principal is None:
+        raise Unauthorized()
+    return principal
+
+
+def office_scope(principal: Principal, office_id_column) -> sa.ColumnElement[bool]:
+    """Return the condition that limits rows with ``office_id_column`` to the caller's scope."""
+    from ..people.models import Office
+
+    if principal.bureau_wide:
+        return office_id_column.in_(sa.select(Office.id).where(Office.bureau_id == principal.bureau_id))
+    if principal.kind == "officer":
+        return office_id_column == principal.office_id
+    return sa.false()

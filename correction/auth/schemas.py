@@ -1,0 +1,41 @@
+"""Request and response bodies of the auth endpoints."""
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import StringConstraints
+
+from ..people.schemas import OfficerOut, SuperviseeSelf
+from ..schemas import Input, Output, Password, Text, UtcDateTime
+
+Phone = Annotated[str, StringConstraints(pattern=r"^\+?[0-9]{6,20}$")]
+
+
+class OfficerLogin(Input):
+    username: Text(60)
+    password: Password
+    totp: Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
+
+
+class SuperviseeLogin(Input):
+    phone: Phone
+    password: Password
+    device_id: Text(128)
+
+
+class OfficerLoginOut(Output):
+    token: str
+    expires_at: UtcDateTime
+    officer: OfficerOut
+
+
+class SuperviseeLoginOut(Output):
+    token: str
+    expires_at: UtcDateTime
+    supervisee: SuperviseeSelf
+
+
+class MeOut(Output):
+    kind: Literal["officer", "supervisee"]
+    officer: OfficerOut | None = None
+    supervisee: SuperviseeSelf | None = None

@@ -1,0 +1,180 @@
+"""Logins, tokens and lockout. Plain functions: the caller passes session, settings and now."""
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import pyotp
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+
+from ..alerts.service import raise_alert
+from ..errors import Forbidden, Locked, Unauthorized
+from ..people.models import Device, Office, Officer, Supervisee
+from ..security import hash_token, new_token, verify_password
+from .models import AuthToken
+from .principal import Principal
+
+
+@dataclass
+class LoginResult:
+    """A successful login: the token to hand out once, and who it belongs to."""
+
+    token: str
+    expires_at: datetime
+    holder: Officer | Supervisee
+
+
+class InvalidCredentials(Unauthorized):
+    code, message = "invalid_credentials", "The login details are not correct."
+
+
+def login_officer(session, settings, hasher: PasswordHasher, *, username: str, password: str,
+                  totp: str, now: datetime, audit=None) -> LoginResult:
+    """Check password and TOTP (both required); lock after repeated failures.
+
+    ``audit``, when given, is told whose account the attempt was against.
+    """
+    officer = session.execute(sa.select(Officer).where(Officer.username == username)).scalar_one_or_none()
+    password_ok = verify_password(hasher, officer.password_hash if officer else None, password)
+    if officer is None or not officer.active:
+        raise InvalidCredentials()
+    if audit is not None:
+        audit.actor_id, audit.bureau_id = officer.id, officer.bureau_id
+    _refuse_if_locked(officer, now)
+    if not password_ok or not _accept_totp(session, settings, officer, totp, now):
+        raise InvalidCredentials(keep=[_count_failure(Officer, officer.id, settings, now)])
+    _clear_failures(session, Officer, officer.id)
+    token, token_hash = new_token()
+    expires_at = now + timedelta(minutes=settings.OFFICER_TOKEN_TTL_MINUTES)
+    session.add(AuthToken(token_hash=token_hash, officer_id=officer.id, created_at=now,
+                          expires_at=expires_at, last_used_at=now))
+    return LoginResult(token, expires_at, officer)
+
+
+def login_supervisee(session, settings, hasher: PasswordHasher, *, phone: str, password: str,
+                     device_id: str, now: datetime, audit=None) -> LoginResult:
+    """Check the password; the first login binds the device, another device is refused."""
+    person = session.execute(sa.select(Supervisee).where(Supervisee.phone == phone)).scalar_one_or_none()
+    password_ok = verify_password(hasher, person.password_hash if person else None, password)
+    if person is None:
+        raise InvalidCredentials()
+    if audit is not None:
+        audit.actor_id, audit.bureau_id = person.id, _bureau_of_office(session, person.office_id)
+    _refuse_if_locked(person, now)
+    if not password_ok:
+        raise InvalidCredentials(keep=[_count_failure(Supervisee, person.id, settings, now)])
+    if person.status != "active":
+        raise Forbidden("Supervision has ended for this account.", code="supervision_ended")
+    _clear_failures(session, Supervisee, person.id)
+    device = session.execute(
+        sa.select(Device).where(Device.supervisee_id == person.id, Device.active)
+    ).scalar_one_or_none()
+    if device is None:
+        device = Device(supervisee_id=person.id, device_id=device_id, active=True, bound_at=now)
+        session.add(device)
+        session.flush()
+    elif not hmac.compare_digest(device.device_id.encode(), device_id.encode()):
+        raise Forbidden("This phone is not the one bound to the account; ask your officer.",
+                        code="device_not_bound",
+                        keep=[_report_device_change(person, device, device_id, settings, now)])
+    token, token_hash = new_token()
+    expires_at = now + timedelta(minutes=settings.SUPERVISEE_TOKEN_TTL_MINUTES)
+    session.add(AuthToken(token_hash=token_hash, supervisee_id=person.id, device_id=device.id,
+                          created_at=now, expires_at=expires_at, last_used_at=now))
+    return LoginResult(token, expires_at, person)
+
+
+def resolve_token(session, settings, raw_token: str, now: datetime) -> Principal:
+    """Return the principal a bearer token stands for, touching its last use."""
+    row = session.execute(
+        sa.select(AuthToken).where(AuthToken.token_hash == hash_token(raw_token))
+    ).scalar_one_or_none()
+    if row is None or row.revoked_at is not None:
+        raise Unauthorized("The token is not valid; log in again.", code="token_invalid")
+    idle_limit = timedelta(minutes=settings.OFFICER_IDLE_TIMEOUT_MINUTES)
+    if now >= row.expires_at or (row.officer_id and now - row.last_used_at > idle_limit):
+        raise Unauthorized("The session has expired; log in again.", code="token_expired")
+    if now - row.last_used_at >= timedelta(seconds=settings.TOKEN_TOUCH_INTERVAL_SECONDS):
+        session.execute(sa.update(AuthToken).where(AuthToken.id == row.id).values(last_used_at=now))
+    if row.officer_id:
+        officer = session.get(Officer, row.officer_id)
+        if not officer.active:
+            raise Unauthorized("The account is disabled.", code="token_invalid")
+        return Principal("officer", officer.id, officer.bureau_id, officer.office_id, officer.role,
+                         row.id, officer.username)
+    person = session.get(Supervisee, row.supervisee_id)
+    if person.status != "active":
+        raise Unauthorized("Supervision has ended for this account.", code="token_invalid")
+    return Principal("supervisee", person.id, _bureau_of_office(session, person.office_id),
+                     person.office_id, None, row.id, person.phone[-4:])
+
+
+def revoke_token(session, token_id: int, now: datetime) -> None:
+    """End a login session (logout)."""
+    session.execute(sa.update(AuthToken).where(AuthToken.id == token_id, AuthToken.revoked_at.is_(None))
+                    .values(revoked_at=now))
+
+
+def totp_for(secret: str, settings) -> pyotp.TOTP:
+    """Return the TOTP generator of an officer's secret."""
+    return pyotp.TOTP(secret, issuer=settings.TOTP_ISSUER)
+
+
+def _accept_totp(session, settings, officer: Officer, code: str, now: datetime) -> bool:
+    """Accept a code of the current step (± the window) once: a replayed code fails."""
+    totp = totp_for(officer.totp_secret, settings)
+    current = totp.timecode(now)
+    for step in range(current - settings.TOTP_VALID_WINDOW, current + settings.TOTP_VALID_WINDOW + 1):
+        if hmac.compare_digest(totp.generate_otp(step), code):
+            claimed = session.execute(
+                sa.update(Officer)
+                .where(Officer.id == officer.id,
+                       sa.or_(Officer.totp_last_step.is_(None), Officer.totp_last_step < step))
+                .values(totp_last_step=step)
+            ).rowcount
+            return claimed == 1
+    return False
+
+
+def _refuse_if_locked(account, now: datetime) -> None:
+    if account.locked_until is not None and account.locked_until > now:
+        retry = int((account.locked_until - now).total_seconds()) + 1
+        raise Locked(details={"retry_after_seconds": retry}, headers={"Retry-After": str(retry)})
+
+
+def _count_failure(model, account_id: int, settings, now: datetime):
+    """Return the write that counts a failed login and locks the account at the limit."""
+
+    def write(session) -> None:
+        session.execute(sa.update(model).where(model.id == account_id)
+                        .values(failed_logins=model.failed_logins + 1))
+        session.execute(sa.update(model)
+                        .where(model.id == account_id, model.failed_logins >= settings.LOGIN_MAX_FAILURES)
+                        .values(failed_logins=0,
+                                locked_until=now + timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)))
+
+    return write
+
+
+def _clear_failures(session, model, account_id: int) -> None:
+    session.execute(sa.update(model).where(model.id == account_id, model.failed_logins != 0)
+                    .values(failed_logins=0))
+
+
+def _report_device_change(person: Supervisee, device: Device, attempted: str, settings, now: datetime):
+    """Return the write that tells the officer someone tried another phone."""
+    person_id, office_id, bound_id = person.id, person.office_id, device.id
+
+    def write(session) -> None:
+        raise_alert(session, settings, supervisee_id=person_id, office_id=office_id,
+                    type="device_changed", subject_key=f"device:{bound_id}", now=now,
+                    evidence={"attempted_device": attempted[:64], "bound_device_id": bound_id,
+                              "first_attempt_at": now.isoformat()})
+
+    return write
+
+
+def _bureau_of_office(session, office_id: int) -> int:
+    return session.execute(sa.select(Office.bureau_id).where(Office.id == office_id)).scalar_one()

@@ -1,0 +1,120 @@
+"""Settings: the one home of every tunable number, each with its default and meaning.
+
+Every setting can be overridden from the environment (``CORRECTION_<NAME>``, or the plain
+name for the few that deployments conventionally set, such as ``DATABASE_URL``). Provinces
+differ in the rules they apply, so rule numbers live here as settings, not in code.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
+
+
+def normalise_database_url(url: str) -> str:
+    """Return ``url`` with the psycopg 3 driver named for PostgreSQL URLs."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+@dataclass
+class Settings:
+    """Application settings with their defaults (see the module docstring for overrides)."""
+
+    # --- Deployment --------------------------------------------------------------------
+    ENV: str = "development"  # "production" refuses demo seeding and insecure defaults.
+    SECRET_KEY: str = "dev-only-change-me"  # Signs status codes; keys national-ID hashes.
+    DATABASE_URL: str = f"sqlite:///{INSTANCE_DIR / 'correction.db'}"  # Embedded by default.
+    MAX_CONTENT_LENGTH: int = 1024 * 1024  # Largest request body accepted, in bytes.
+    LOCAL_TIMEZONE: str = "Asia/Shanghai"  # Zone in which rules stated in local time apply.
+    LOG_LEVEL: str = "INFO"
+
+    # --- Authentication ----------------------------------------------------------------
+    OFFICER_TOKEN_TTL_MINUTES: int = 12 * 60  # Absolute lifetime of an officer token.
+    OFFICER_IDLE_TIMEOUT_MINUTES: int = 30  # Officer token dies after this much idleness.
+    SUPERVISEE_TOKEN_TTL_MINUTES: int = 30 * 24 * 60  # Lifetime of a supervisee (phone) token.
+    TOKEN_TOUCH_INTERVAL_SECONDS: int = 60  # Write last-used time at most this often.
+    LOGIN_MAX_FAILURES: int = 5  # Consecutive failed logins that lock an account.
+    LOGIN_LOCKOUT_MINUTES: int = 10  # How long a locked account stays locked.
+    LOGIN_RATE_LIMIT: str = "30 per minute"  # Per-client limit on login attempts.
+    RATELIMIT_STORAGE_URI: str = "memory://"  # Use redis://127.0.0.1:6379 with several workers.
+    TOTP_ISSUER: str = "correction"  # Issuer shown in authenticator apps.
+    TOTP_VALID_WINDOW: int = 1  # Time steps of clock drift accepted either side.
+    ARGON2_TIME_COST: int = 3  # argon2id iterations.
+    ARGON2_MEMORY_COST_KIB: int = 64 * 1024  # argon2id memory per hash.
+    ARGON2_PARALLELISM: int = 2  # argon2id lanes.
+
+    # --- API ---------------------------------------------------------------------------
+    PAGE_SIZE_DEFAULT: int = 50  # Items per page when ?limit= is absent.
+    PAGE_SIZE_MAX: int = 200  # Largest ?limit= accepted.
+
+    # --- Alerts ------------------------------------------------------------------------
+    ALERT_SEVERITY: dict[str, str] = field(default_factory=lambda: {
+        "missed_checkin": "medium",
+        "missed_spot_check": "high",
+        "signal_lost": "high",
+        "zone_exit": "high",
+        "exclusion_entry": "critical",
+        "mock_location": "high",
+        "impossible_movement": "medium",
+        "leave_overdue": "high",
+        "device_changed": "medium",
+    })  # Default severity of each alert type.
+
+    extra: dict[str, Any] = field(default_factory=dict)  # Overrides for tests and tools.
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> "Settings":
+        """Build settings from defaults, then the environment, then explicit overrides."""
+        environ = dict(os.environ if environ is None else environ)
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name == "extra":
+                continue
+            raw = environ.get(f"CORRECTION_{f.name}")
+            if raw is None and f.name in ("DATABASE_URL", "SECRET_KEY"):
+                raw = environ.get(f.name)
+            if raw is None:
+                continue
+            default = getattr(cls, f.name, None) if f.default is not f.default_factory else None
+            values[f.name] = _coerce(raw, f.type, default)
+        values.update(overrides)
+        settings = cls(**values)
+        settings.DATABASE_URL = normalise_database_url(settings.DATABASE_URL)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        """Refuse settings that would be unsafe to run with."""
+        if self.ENV == "production" and self.SECRET_KEY == "dev-only-change-me":
+            raise RuntimeError("CORRECTION_SECRET_KEY must be set in production")
+        if self.PAGE_SIZE_MAX < 1 or self.PAGE_SIZE_DEFAULT > self.PAGE_SIZE_MAX:
+            raise RuntimeError("PAGE_SIZE_DEFAULT must be between 1 and PAGE_SIZE_MAX")
+
+    def flask_config(self) -> dict[str, Any]:
+        """Return the keys Flask and its extensions read, derived from these settings."""
+        return {
+            "SECRET_KEY": self.SECRET_KEY,
+            "SQLALCHEMY_DATABASE_URI": self.DATABASE_URL,
+            "MAX_CONTENT_LENGTH": self.MAX_CONTENT_LENGTH,
+            "RATELIMIT_STORAGE_URI": self.RATELIMIT_STORAGE_URI,
+            "RATELIMIT_HEADERS_ENABLED": True,
+            "JSON_SORT_KEYS": False,
+        }
+
+
+def _coerce(raw: str, annotation: Any, default: Any) -> Any:
+    kind = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", "")
+    if kind.startswith("int"):
+        return int(raw)
+    if kind.startswith("bool"):
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    if kind.startswith("dict") or kind.startswith("list"):
+        return json.loads(raw)
+    return raw

@@ -1,0 +1,94 @@
+"""Security helpers: tokens, password hashing, national ID numbers, log redaction."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import re
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+# GB 11643-1999: 17 digits, then a check character computed from them.
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+_ID_PATTERN = re.compile(r"^\d{17}[\dX]$")
+_ID_IN_TEXT = re.compile(r"(?<![0-9])\d{17}[\dXx](?![0-9A-Za-z])")
+
+
+def new_token() -> tuple[str, str]:
+    """Return a new opaque bearer token and the hash under which it is stored."""
+    token = secrets.token_urlsafe(32)
+    return token, hash_token(token)
+
+
+def hash_token(token: str) -> str:
+    """Return the stored form of a bearer token (SHA-256, hex)."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def password_hasher(settings) -> PasswordHasher:
+    """Return an argon2id hasher with the configured cost."""
+    return PasswordHasher(time_cost=settings.ARGON2_TIME_COST,
+                          memory_cost=settings.ARGON2_MEMORY_COST_KIB,
+                          parallelism=settings.ARGON2_PARALLELISM)
+
+
+def verify_password(hasher: PasswordHasher, stored_hash: str | None, password: str) -> bool:
+    """Check ``password``; with no stored hash, spend the same time and say no."""
+    if stored_hash is None:
+        stored_hash = _dummy_hash(hasher)
+        password = password + "\x00never"
+    try:
+        return hasher.verify(stored_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+_DUMMY: dict[tuple, str] = {}
+
+
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    key = (hasher.time_cost, hasher.memory_cost, hasher.parallelism)
+    if key not in _DUMMY:
+        _DUMMY[key] = hasher.hash(secrets.token_hex(16))
+    return _DUMMY[key]
+
+
+def normalise_national_id(value: str) -> str:
+    """Return the ID number upper-cased; raise ValueError unless its check character fits."""
+    value = value.strip().upper()
+    if not _ID_PATTERN.match(value):
+        raise ValueError("must be 18 characters: 17 digits and a digit or X")
+    total = sum(int(d) * w for d, w in zip(value[:17], _ID_WEIGHTS))
+    if _ID_CHECK[total % 11] != value[17]:
+        raise ValueError("check character does not match")
+    return value
+
+
+def national_id_check_char(first17: str) -> str:
+    """Return the check character for the first 17 digits of an ID number."""
+    return _ID_CHECK[sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS)) % 11]
+
+
+def hash_national_id(secret_key: str, national_id: str) -> str:
+    """Return the keyed hash under which an ID number is stored and matched."""
+    key = hashlib.sha256(b"national-id:" + secret_key.encode()).digest()
+    return hmac.new(key, national_id.encode(), hashlib.sha256).hexdigest()
+
+
+def redact(text: str) -> str:
+    """Mask anything that looks like a national ID number in ``text``."""
+    return _ID_IN_TEXT.sub(lambda m: "*" * 14 + m.group(0)[-4:], text)
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that masks national ID numbers in every record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True

@@ -1,0 +1,161 @@
+"""Fixtures: a migrated database per run, a fresh app and clean tables per test.
+
+The suite runs once per database: ``pytest --db sqlite`` and ``pytest --db postgresql``
+(``TEST_DATABASE_URL``, default postgresql://postgres@127.0.0.1:5432/test). SQLite tests
+each get a copy of a migrated template file; PostgreSQL tests share one migrated schema
+that is truncated after each test.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import sqlalchemy as sa
+
+from correction import create_app
+from correction.config import Settings, normalise_database_url
+from correction.database import db
+from tests.factories import Auth, Factory
+
+DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+START = datetime(2026, 11, 25, 2, 0, tzinfo=timezone.utc)  # Wednesday 10:00 in Shanghai
+
+
+def pytest_addoption(parser):
+    parser.addoption("--db", default=os.environ.get("CORRECTION_TEST_DB", "sqlite"),
+                     choices=("sqlite", "postgresql"), help="database to run the suite on")
+
+
+def pytest_report_header(config):
+    return f"database: {config.getoption('--db')}"
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--db") == "postgresql":
+        return
+    skip = pytest.mark.skip(reason="PostgreSQL-only: runs in the PostgreSQL pass of make test")
+    for item in items:
+        if "postgresql_only" in item.keywords:
+            item.add_marker(skip)
+
+
+class FrozenClock:
+    """A clock that stands still until a test moves it."""
+
+    def __init__(self, start: datetime = START):
+        self.current = start
+
+    def __call__(self) -> datetime:
+        return self.current
+
+    def advance(self, **delta) -> datetime:
+        self.current += timedelta(**delta)
+        return self.current
+
+    def set(self, value: datetime) -> None:
+        self.current = value
+
+
+def test_settings(database_url: str, **overrides) -> Settings:
+    """Settings for tests: cheap hashing, a fixed secret, no login rate limit to speak of."""
+    values = dict(DATABASE_URL=database_url, SECRET_KEY="test-secret-key", ARGON2_TIME_COST=1,
+                  ARGON2_MEMORY_COST_KIB=1024, ARGON2_PARALLELISM=1,
+                  LOGIN_RATE_LIMIT="10000 per minute", LOG_LEVEL="WARNING")
+    values.update(overrides)
+    return Settings.from_env(environ={}, **values)
+
+
+def upgrade(database_url: str) -> None:
+    """Run every migration against ``database_url``."""
+    from flask_migrate import upgrade as alembic_upgrade
+
+    app = create_app(test_settings(database_url))
+    with app.app_context():
+        alembic_upgrade()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def db_kind(pytestconfig) -> str:
+    return pytestconfig.getoption("--db")
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> str:
+    return normalise_database_url(os.environ.get("TEST_DATABASE_URL", DEFAULT_PG_URL))
+
+
+def reset_pg_schema(url: str) -> None:
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+        conn.execute(sa.text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def template_database(db_kind, pg_url, tmp_path_factory) -> str:
+    """A migrated database: a template file (SQLite) or the test schema (PostgreSQL)."""
+    if db_kind == "postgresql":
+        reset_pg_schema(pg_url)
+        upgrade(pg_url)
+        return pg_url
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    upgrade(f"sqlite:///{path}")
+    return str(path)
+
+
+@pytest.fixture
+def database_url(db_kind, template_database, tmp_path) -> str:
+    if db_kind == "postgresql":
+        return template_database
+    path = tmp_path / "test.db"
+    shutil.copyfile(template_database, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock()
+
+
+@pytest.fixture
+def settings_overrides() -> dict:
+    """Override in a test module to change settings for its tests."""
+    return {}
+
+
+@pytest.fixture
+def app(database_url, clock, db_kind, settings_overrides):
+    app = create_app(test_settings(database_url, **settings_overrides), clock=clock)
+    app.config["TESTING"] = True
+    yield app
+    with app.app_context():
+        db.session.remove()
+        if db_kind == "postgresql":
+            tables = ", ".join(t.name for t in db.metadata.sorted_tables)
+            with db.engine.begin() as conn:
+                conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make(app, clock) -> Factory:
+    return Factory(app, clock)
+
+
+@pytest.fixture
+def auth(client, clock) -> Auth:
+    return Auth(client, clock)

@@ -1,0 +1,125 @@
+"""Factories for test data, and a helper that logs people in through the API."""
+from __future__ import annotations
+
+import itertools
+import secrets
+from dataclasses import dataclass
+from datetime import date
+
+import pyotp
+
+from correction.database import db
+from correction.people.models import Bureau, Office, Officer, Station, Supervisee
+from correction.security import hash_national_id, national_id_check_char
+
+API = "/api/v1"
+_seq = itertools.count(1)
+
+
+def valid_national_id(n: int | None = None) -> str:
+    """Return a national ID number with a correct check character."""
+    n = next(_seq) if n is None else n
+    first17 = f"330702198{(n // 1000) % 10}0101{n % 1000:03d}"
+    return first17 + national_id_check_char(first17)
+
+
+@dataclass
+class OfficerLogin:
+    officer: Officer
+    password: str
+    totp_secret: str
+
+
+@dataclass
+class SuperviseeLogin:
+    supervisee: Supervisee
+    password: str
+    device_id: str
+
+
+class Factory:
+    """Builds rows directly in the database, committed, for tests to act on."""
+
+    def __init__(self, app, clock):
+        self.app, self.clock = app, clock
+
+    def _save(self, obj):
+        with self.app.app_context():
+            db.session.add(obj)
+            db.session.commit()
+            db.session.refresh(obj)
+            db.session.expunge(obj)
+        return obj
+
+    def bureau(self, name: str = "金华市婺城区司法局") -> Bureau:
+        return self._save(Bureau(code=f"bureau-{next(_seq)}", name=name))
+
+    def office(self, bureau: Bureau | None = None, name: str = "城中街道司法所") -> Office:
+        bureau = bureau or self.bureau()
+        return self._save(Office(bureau_id=bureau.id, code=f"office-{next(_seq)}", name=name))
+
+    def station(self, office: Office, lat=29.0833, lon=119.6490, radius_m=100.0) -> Station:
+        return self._save(Station(office_id=office.id, name="报到点", lat=lat, lon=lon,
+                                  radius_m=radius_m, qr_secret=secrets.token_hex(32), active=True))
+
+    def officer(self, office: Office | None = None, role: str = "officer", bureau_id: int | None = None,
+                password: str = "officer-password-1") -> OfficerLogin:
+        office = office or (self.office() if role == "officer" and bureau_id is None else None)
+        bureau_id = bureau_id or office.bureau_id
+        secret = pyotp.random_base32()
+        with self.app.app_context():
+            hashed = self.app.extensions["correction.hasher"].hash(password)
+        n = next(_seq)
+        person = self._save(Officer(bureau_id=bureau_id, office_id=office.id if office else None,
+                                    username=f"officer{n}", name=f"专干{n}", role=role,
+                                    password_hash=hashed, totp_secret=secret, failed_logins=0,
+                                    active=True, created_at=self.clock()))
+        return OfficerLogin(person, password, secret)
+
+    def supervisee(self, office: Office, officer: Officer | None = None, level: str = "normal",
+                   password: str = "phone-password-1", start: date = date(2026, 1, 1),
+                   end: date = date(2027, 12, 31), status: str = "active", **extra) -> SuperviseeLogin:
+        officer_id = officer.id if officer else self.officer(office).officer.id
+        n = next(_seq)
+        national_id = extra.pop("national_id", valid_national_id(n))
+        with self.app.app_context():
+            hashed = self.app.extensions["correction.hasher"].hash(password)
+            id_hash = hash_national_id(self.app.config["SETTINGS"].SECRET_KEY, national_id)
+        person = self._save(Supervisee(
+            office_id=office.id, officer_id=officer_id, name=extra.pop("name", f"矫正对象{n}"),
+            phone=extra.pop("phone", f"1380000{n:04d}"), password_hash=hashed,
+            national_id_hash=id_hash, national_id_last4=national_id[-4:],
+            sentence_type=extra.pop("sentence_type", "probation"), supervision_start=start,
+            supervision_end=end, level=level, status=status, failed_logins=0,
+            created_at=self.clock(), updated_at=self.clock(), **extra))
+        return SuperviseeLogin(person, password, f"device-{n}")
+
+
+class Auth:
+    """Logs officers and supervisees in through the API and returns their headers."""
+
+    def __init__(self, client, clock):
+        self.client, self.clock = client, clock
+
+    def officer_login(self, login: OfficerLogin, totp: str | None = None, password: str | None = None):
+        code = totp or pyotp.TOTP(login.totp_secret).at(self.clock())
+        return self.client.post(f"{API}/auth/officer/login", json={
+            "username": login.officer.username, "password": password or login.password, "totp": code})
+
+    def officer(self, login: OfficerLogin) -> dict[str, str]:
+        response = self.officer_login(login)
+        assert response.status_code == 200, response.get_json()
+        # the next login of this officer needs a fresh TOTP step
+        self.clock.advance(seconds=30)
+        return {"Authorization": f"Bearer {response.get_json()['token']}"}
+
+    def supervisee_login(self, login: SuperviseeLogin, device_id: str | None = None,
+                         password: str | None = None):
+        return self.client.post(f"{API}/auth/supervisee/login", json={
+            "phone": login.supervisee.phone, "password": password or login.password,
+            "device_id": device_id or login.device_id})
+
+    def supervisee(self, login: SuperviseeLogin) -> dict[str, str]:
+        response = self.supervisee_login(login)
+        assert response.status_code == 200, response.get_json()
+        return {"Authorization": f"Bearer {response.get_json()['token']}"}

@@ -56,12 +56,15 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 def _register_blueprints(app: Flask) -> None:
     from .audit.api import bp as audit_bp
     from .auth.api import bp as auth_bp
+    from .checkins.api import bp as checkins_bp
     from .health import bp as health_bp
     from .notifications.api import bp as notifications_bp
     from .openapi import docs_bp
     from .people.api import bp as people_bp
+    from .timeline.api import bp as timeline_bp
 
-    for bp in (health_bp, docs_bp, auth_bp, people_bp, audit_bp, notifications_bp):
+    for bp in (health_bp, docs_bp, auth_bp, people_bp, audit_bp, notifications_bp, checkins_bp,
+               timeline_bp):
         app.register_blueprint(bp, url_prefix=API_PREFIX)
 
 

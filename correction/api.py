@@ -58,6 +58,7 @@ class Operation:
     audit_target: tuple[str, str] | None = None
     media_type: str = "application/json"
     errors: tuple[int, ...] = ()
+    also: tuple[int, ...] = ()  # other success statuses, answering the same schema
 
 
 @dataclass
@@ -84,14 +85,15 @@ class ApiBlueprint(Blueprint):
     def operation(self, method: str, rule: str, *, summary: str, body=None, query=None,
                   response=None, status: int = 200, auth: str | None = None,
                   audit: str | None = None, audit_target: tuple[str, str] | None = None,
-                  media_type: str = "application/json", errors: tuple[int, ...] = ()):
+                  media_type: str = "application/json", errors: tuple[int, ...] = (),
+                  also: tuple[int, ...] = ()):
         """Register the decorated view as ``method rule`` with its schemas."""
 
         def decorator(view: Callable) -> Callable:
             op = Operation(method=method.upper(), rule=rule, view=view, summary=summary,
                            tags=[self.name], body=body, query=query, response=response,
                            status=status, auth=auth, audit=audit, audit_target=audit_target,
-                           media_type=media_type, errors=errors)
+                           media_type=media_type, errors=errors, also=also)
             self.operations.append(op)
             self.add_url_rule(rule, endpoint=view.__name__, view_func=_handler(op),
                               methods=[op.method])
@@ -207,12 +209,26 @@ def shape_response(op: Operation, result: Any) -> Response:
     """Turn a view's result into a response, through the operation's response schema."""
     if isinstance(result, Response):
         return result
-    if op.status == 204 or result is None:
+    status = op.status
+    if isinstance(result, Answer):
+        result, status = result.body, result.status
+    if status == 204 or result is None:
         return Response(status=204)
     if op.response is not None:
         payload = op.response.model_validate(result, from_attributes=True).model_dump(mode="json")
     else:
         payload = result
     response = jsonify(payload)
-    response.status_code = op.status
+    response.status_code = status
     return response
+
+
+@dataclass
+class Answer:
+    """A view's result with a status other than the operation's usual one (e.g. 200 for a replay).
+
+    The status must be one the operation documents in ``also``.
+    """
+
+    body: Any
+    status: int

@@ -50,6 +50,25 @@ class Settings:
     ARGON2_MEMORY_COST_KIB: int = 64 * 1024  # argon2id memory per hash.
     ARGON2_PARALLELISM: int = 2  # argon2id lanes.
 
+    # --- Check-ins (reporting cadence by level; local time) ---------------------------------
+    REMOTE_CADENCE: dict[str, str] = field(default_factory=lambda: {
+        "strict": "daily", "normal": "weekly", "lenient": "weekly"})  # Phone check-in cadence.
+    STATION_CADENCE: dict[str, str] = field(default_factory=lambda: {
+        "strict": "weekly", "normal": "monthly", "lenient": "bimonthly"})  # In-person cadence.
+    CHECKIN_WINDOW_OPENS: str = "08:00"  # Local time a window opens on its first day.
+    CHECKIN_WINDOW_CLOSES: str = "20:00"  # Local time a window closes on its due (last) day.
+    SPOT_CHECK_MINUTES: int = 15  # Time a supervisee has to answer a spot check (点验).
+    SPOT_CHECK_MAX_MINUTES: int = 120  # Longest answer time an officer may grant.
+    QR_STEP_SECONDS: int = 30  # Station QR codes rotate this often.
+    QR_PREVIOUS_STEPS: int = 1  # Earlier steps still accepted (covers scan-to-post latency).
+    ACCURACY_CAP_M: float = 50.0  # At most this much GPS accuracy is added to a station radius.
+    ACCURACY_MAX_M: float = 2000.0  # A fix claiming worse accuracy is refused as useless.
+    FIX_FUTURE_SKEW_SECONDS: int = 120  # A fix may be this far ahead of the server clock.
+    CHECKIN_FIX_MAX_AGE_SECONDS: int = 600  # A check-in's fix may be at most this old.
+    STATUS_CODE_TTL_SECONDS: int = 300  # Life of the token in a personal status code (矫正码).
+    STATUS_MISS_LOOKBACK_DAYS: int = 7  # A miss this recent turns the status code yellow.
+    SCHEDULE_UPCOMING: int = 3  # Upcoming windows per kind shown in /me/schedule.
+
     # --- API ---------------------------------------------------------------------------
     PAGE_SIZE_DEFAULT: int = 50  # Items per page when ?limit= is absent.
     PAGE_SIZE_MAX: int = 200  # Largest ?limit= accepted.

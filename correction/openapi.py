@@ -106,7 +106,7 @@ def _operation(op: Operation, refs) -> dict[str, Any]:
         success = {"description": "OK", "content": {op.media_type: {"schema": refs[(op.response, "serialization")]}}}
     else:
         success = {"description": "OK", "content": {op.media_type: {"schema": {}}}}
-    responses: dict[str, Any] = {str(op.status): success}
+    responses: dict[str, Any] = {str(status): success for status in (op.status, *op.also)}
     statuses = set(op.errors) | {500, 503}
     if op.body is not None:
         statuses |= {400, 413, 415, 422}

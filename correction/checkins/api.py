@@ -1,0 +1,110 @@
+"""Check-in endpoints: schedule, check-ins, station codes, spot checks, status codes."""
+from __future__ import annotations
+
+from flask import current_app, g
+
+from ..api import Answer, ApiBlueprint
+from ..auth.principal import current_principal
+from ..database import db
+from ..errors import DomainError, NotFound, ValidationFailed
+from ..people.models import Supervisee
+from ..people.service import get_supervisee
+from ..time import now
+from . import qr, service, status_code
+from .schemas import (CheckinIn, CheckinOut, CodeVerifyIn, CodeVerifyOut, ScheduleOut,
+                      SpotCheckIn, SpotCheckOut, StationQrOut)
+from .schedule import schedule_for
+
+bp = ApiBlueprint("checkins", __name__)
+
+
+def _settings():
+    return current_app.config["SETTINGS"]
+
+
+@bp.operation("GET", "/me/schedule", summary="Your check-in windows and pending spot checks",
+              response=ScheduleOut, auth="supervisee")
+def my_schedule():
+    person = db.session.get(Supervisee, current_principal().id)
+    return schedule_for(db.session, _settings(), person, now())
+
+
+@bp.operation("POST", "/me/checkins", summary="Check in: remotely, at a station, or for a spot check",
+              body=CheckinIn, response=CheckinOut, status=201, also=(200,), auth="supervisee",
+              errors=(403, 409))
+def create_checkin(body: CheckinIn):
+    fix = service.Fix(lat=body.lat, lon=body.lon, accuracy_m=body.accuracy_m,
+                      recorded_at=body.recorded_at, is_mock=body.is_mock)
+    result = service.check_in(db.session, _settings(), current_principal(), kind=body.kind, fix=fix,
+                              qr_text=body.qr, now=now())
+    out = CheckinOut.model_validate(result.checkin).model_copy(update={"duplicate": not result.created})
+    return Answer(out, 201 if result.created else 200)
+
+
+@bp.operation("GET", "/stations/<id:station_id>/qr", summary="The station's current check-in code",
+              response=StationQrOut, auth="officer")
+def station_qr(station_id: int):
+    station = service.station_for_officer(db.session, current_principal(), station_id)
+    token, expires_at = qr.station_token(station.qr_secret, station.id, now(), _settings().QR_STEP_SECONDS)
+    return {"token": token, "expires_at": expires_at, "station_id": station.id}
+
+
+@bp.operation("GET", "/stations/<id:station_id>/qr.png", summary="The station's current code as a PNG",
+              auth="officer", media_type="image/png")
+def station_qr_png(station_id: int):
+    station = service.station_for_officer(db.session, current_principal(), station_id)
+    token, expires_at = qr.station_token(station.qr_secret, station.id, now(), _settings().QR_STEP_SECONDS)
+    return _png(qr.render_qr(token, "black"), expires_at)
+
+
+@bp.operation("POST", "/spot-checks", summary="Ask a supervisee to check in now (点验)",
+              body=SpotCheckIn, response=SpotCheckOut, status=201, auth="officer",
+              audit="spot_check.create", errors=(409,))
+def create_spot_check(body: SpotCheckIn):
+    settings = _settings()
+    if body.minutes is not None and body.minutes > settings.SPOT_CHECK_MAX_MINUTES:
+        raise ValidationFailed(details={"fields": [{
+            "path": "minutes", "code": "too_long",
+            "message": f"at most {settings.SPOT_CHECK_MAX_MINUTES} minutes"}]})
+    g.audit.target_type, g.audit.target_id = "supervisee", body.supervisee_id
+    return service.request_spot_check(db.session, settings, current_principal(),
+                                      supervisee_id=body.supervisee_id, minutes=body.minutes,
+                                      note=body.note, now=now())
+
+
+@bp.operation("GET", "/me/code.png", summary="Your personal status code (矫正码), valid 5 minutes",
+              auth="supervisee", media_type="image/png")
+def my_code():
+    settings, person_id = _settings(), current_principal().id
+    colour = status_code.compliance_colour(db.session, settings, person_id, now())
+    token = status_code.issue_token(settings.SECRET_KEY, current_app.extensions["correction.clock"], person_id)
+    response = _png(qr.render_qr(token, colour))
+    response.headers["X-Status-Colour"] = colour
+    return response
+
+
+@bp.operation("POST", "/codes/verify", summary="Read a supervisee's status code (officers)",
+              body=CodeVerifyIn, response=CodeVerifyOut, auth="officer", audit="status_code.verify",
+              errors=(422,))
+def verify_code(body: CodeVerifyIn):
+    settings = _settings()
+    try:
+        person_id = status_code.read_token(settings.SECRET_KEY, current_app.extensions["correction.clock"],
+                                           body.token, settings.STATUS_CODE_TTL_SECONDS)
+    except status_code.CodeRefused as error:
+        raise DomainError(error.message, status=422, code=error.code) from None
+    try:
+        person = get_supervisee(db.session, current_principal(), person_id)
+    except NotFound:
+        raise NotFound("This person is not supervised by your office.", code="supervisee_not_found") from None
+    g.audit.target_type, g.audit.target_id = "supervisee", person.id
+    return {"supervisee_id": person.id, "name": person.name, "national_id_masked": person.national_id_masked,
+            "office_id": person.office_id, "level": person.level, "supervision_status": person.status,
+            "colour": status_code.compliance_colour(db.session, settings, person.id, now())}
+
+
+def _png(data: bytes, expires_at=None):
+    response = current_app.response_class(data, mimetype="image/png")
+    if expires_at is not None:
+        response.headers["Expires"] = expires_at.strftime("%a, %d %b %Y %H:%M:%S GMT")
+    return response

@@ -1,0 +1,68 @@
+"""Check-ins and spot checks."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..database import db
+
+CHECKIN_KINDS = ("remote", "station", "spot")
+OUTCOMES = ("accepted", "refused")
+SPOT_STATUSES = ("pending", "answered", "missed", "cancelled")
+
+
+class Checkin(db.Model):
+    """Check-in — 签到/报到: one attempt by a supervisee, accepted or refused with a reason.
+
+    Refused attempts are kept (officers see them on the timeline). One accepted check-in per
+    window: the partial unique index is the guard, so a retried or raced request cannot
+    satisfy a window twice.
+    """
+
+    __tablename__ = "checkins"
+    __table_args__ = (
+        sa.Index("uq_checkins_accepted_window", "supervisee_id", "window_key", unique=True,
+                 sqlite_where=sa.text("outcome = 'accepted'"),
+                 postgresql_where=sa.text("outcome = 'accepted'")),
+        sa.Index("ix_checkins_supervisee_id_received_at", "supervisee_id", "received_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    supervisee_id: Mapped[int] = mapped_column(sa.ForeignKey("supervisees.id"))
+    office_id: Mapped[int] = mapped_column(sa.ForeignKey("offices.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.Enum(*CHECKIN_KINDS, name="checkin_kind", native_enum=False,
+                                              create_constraint=True, length=10))
+    window_key: Mapped[str | None] = mapped_column(sa.String(40))
+    window_closes_at: Mapped[datetime | None]
+    station_id: Mapped[int | None] = mapped_column(sa.ForeignKey("stations.id"))
+    spot_check_id: Mapped[int | None] = mapped_column(sa.ForeignKey("spot_checks.id"))
+    outcome: Mapped[str] = mapped_column(sa.Enum(*OUTCOMES, name="checkin_outcome", native_enum=False,
+                                                 create_constraint=True, length=10))
+    refusal_code: Mapped[str | None] = mapped_column(sa.String(40))
+    lat: Mapped[float | None]
+    lon: Mapped[float | None]
+    accuracy_m: Mapped[float | None]
+    distance_m: Mapped[float | None]
+    is_mock: Mapped[bool] = mapped_column(default=False)
+    recorded_at: Mapped[datetime | None]
+    received_at: Mapped[datetime]
+    device_id: Mapped[int | None] = mapped_column(sa.ForeignKey("devices.id"))
+
+
+class SpotCheck(db.Model):
+    """Spot check — 点验 / 实时签到: an officer asks a supervisee to check in now."""
+
+    __tablename__ = "spot_checks"
+    __table_args__ = (sa.Index("ix_spot_checks_supervisee_id_status", "supervisee_id", "status"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    supervisee_id: Mapped[int] = mapped_column(sa.ForeignKey("supervisees.id"))
+    office_id: Mapped[int] = mapped_column(sa.ForeignKey("offices.id"), index=True)
+    requested_by: Mapped[int] = mapped_column(sa.ForeignKey("officers.id"))
+    requested_at: Mapped[datetime]
+    due_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(sa.Enum(*SPOT_STATUSES, name="spot_check_status",
+                                                native_enum=False, create_constraint=True,
+                                                length=10), default="pending")
+    note: Mapped[str | None] = mapped_column(sa.String(500))
+    answered_at: Mapped[datetime | None]

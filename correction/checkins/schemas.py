@@ -1,0 +1,97 @@
+"""Request and response bodies for check-ins, spot checks and status codes."""
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, StringConstraints
+
+from ..schemas import Input, Output, Text, UtcDateTime
+
+Latitude = Annotated[float, Field(ge=-90, le=90)]
+Longitude = Annotated[float, Field(ge=-180, le=180)]
+Accuracy = Annotated[float, Field(gt=0, le=100_000, description="Metres, as the phone reports it.")]
+Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
+
+
+class CheckinIn(Input):
+    kind: Literal["remote", "station", "spot"]
+    qr: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = Field(
+        default=None, description="The decoded station QR text (station check-ins; spot at a station).")
+    lat: Latitude
+    lon: Longitude
+    accuracy_m: Accuracy
+    recorded_at: UtcDateTime
+    is_mock: bool = False
+
+
+class WindowOut(Output):
+    kind: Literal["remote", "station", "spot"]
+    key: str
+    opens_at: UtcDateTime
+    closes_at: UtcDateTime
+
+
+class CheckinOut(Output):
+    id: int
+    kind: Literal["remote", "station", "spot"]
+    outcome: Literal["accepted", "refused"]
+    window_key: str | None
+    window_closes_at: UtcDateTime | None
+    station_id: int | None
+    spot_check_id: int | None
+    lat: float | None
+    lon: float | None
+    accuracy_m: float | None
+    distance_m: float | None
+    recorded_at: UtcDateTime | None
+    received_at: UtcDateTime
+    duplicate: bool = Field(default=False, description="True when this repeats an earlier accepted check-in.")
+
+
+class ScheduledWindow(WindowOut):
+    status: Literal["upcoming", "open", "satisfied"]
+    checkin_id: int | None
+
+
+class SpotCheckOut(Output):
+    id: int
+    supervisee_id: int
+    requested_at: UtcDateTime
+    due_at: UtcDateTime
+    status: Literal["pending", "answered", "missed", "cancelled"]
+    note: str | None
+    answered_at: UtcDateTime | None
+
+
+class ScheduleOut(Output):
+    now: UtcDateTime
+    timezone: str
+    windows: list[ScheduledWindow]
+    spot_checks: list[SpotCheckOut]
+
+
+class SpotCheckIn(Input):
+    supervisee_id: Id
+    minutes: int | None = Field(default=None, ge=1, le=24 * 60,
+                                description="Answer time; defaults to the SPOT_CHECK_MINUTES setting.")
+    note: Text(500) | None = None
+
+
+class StationQrOut(Output):
+    token: str = Field(description="The text the QR code encodes.")
+    expires_at: UtcDateTime = Field(description="When the screen should show the next code.")
+    station_id: int
+
+
+class CodeVerifyIn(Input):
+    token: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+
+
+class CodeVerifyOut(Output):
+    supervisee_id: int
+    name: str
+    national_id_masked: str
+    office_id: int
+    level: str
+    supervision_status: str
+    colour: Literal["green", "yellow", "red"]

@@ -1,0 +1,218 @@
+"""Check-ins and spot checks: every rule of DESIGN.md, each refusal with its own code.
+
+A refusal rolls the request back, but the attempt itself is kept (officers see refused
+check-ins on the timeline) through the ``keep`` writes of the raised error.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from geopy.distance import geodesic
+
+from ..alerts.service import raise_alert
+from ..auth.models import AuthToken
+from ..auth.principal import Principal, office_scope
+from ..database import insert_for
+from ..errors import DomainError, NotFound
+from ..notifications.service import notify
+from ..people.models import Device, Station, Supervisee
+from ..time import iso_z
+from . import qr
+from .models import Checkin, SpotCheck
+from .windows import Window, window_open_at
+
+
+class CheckinRefused(DomainError):
+    status, code = 422, "checkin_refused"
+
+
+@dataclass
+class Fix:
+    """The GPS fix a check-in carries."""
+
+    lat: float
+    lon: float
+    accuracy_m: float
+    recorded_at: datetime
+    is_mock: bool
+
+
+@dataclass
+class CheckinResult:
+    checkin: Checkin
+    created: bool
+
+
+def check_in(session, settings, principal: Principal, *, kind: str, fix: Fix, qr_text: str | None,
+             now: datetime) -> CheckinResult:
+    """Record a check-in if every rule holds; a repeat in a satisfied window returns the first."""
+    person = session.get(Supervisee, principal.id)
+    attempt = dict(supervisee_id=person.id, office_id=person.office_id, kind=kind, lat=fix.lat,
+                   lon=fix.lon, accuracy_m=fix.accuracy_m, is_mock=fix.is_mock,
+                   recorded_at=fix.recorded_at, received_at=now)
+
+    def refuse(code: str, message: str, status: int = 422, details: dict | None = None,
+               extra_keep: list | None = None, **recorded: Any):
+        row = {**attempt, **recorded, "outcome": "refused", "refusal_code": code}
+        keep = [lambda s: s.add(Checkin(**row)), *(extra_keep or [])]
+        return CheckinRefused(message, code=code, status=status, details=details or {}, keep=keep)
+
+    device_id = _bound_device(session, principal)
+    if device_id is None:
+        raise refuse("device_not_bound", "Check in from the phone bound to your account.", status=403)
+    attempt["device_id"] = device_id
+    if fix.recorded_at > now + timedelta(seconds=settings.FIX_FUTURE_SKEW_SECONDS):
+        raise refuse("fix_in_future", "The fix is dated in the future; check the phone's clock.")
+    if now - fix.recorded_at > timedelta(seconds=settings.CHECKIN_FIX_MAX_AGE_SECONDS):
+        raise refuse("fix_too_old", "The fix is too old; take a fresh location.")
+    if fix.accuracy_m > settings.ACCURACY_MAX_M:
+        raise refuse("accuracy_too_poor", "The location is too imprecise; move to open sky and retry.",
+                     details={"accuracy_m": fix.accuracy_m, "max_m": settings.ACCURACY_MAX_M})
+    if fix.is_mock:
+        raise refuse("mock_location", "A simulated location was detected; check-in refused.",
+                     extra_keep=[_mock_alert(settings, person, fix, now)])
+    if kind == "remote" and qr_text:
+        raise refuse("qr_not_expected", "A remote check-in carries no station code.")
+    if kind == "station" and not qr_text:
+        raise refuse("qr_required", "Scan the station's code to report in person.")
+
+    window, spot = _open_window(session, settings, person, kind, now)
+    if window is None:
+        raise refuse("no_open_window", "No check-in of this kind is due now.", status=409)
+    attempt.update(window_key=window.key, window_closes_at=window.closes_at,
+                   spot_check_id=spot.id if spot else None)
+    first = _accepted_in(session, person.id, window.key)
+    if first is not None:
+        return CheckinResult(first, created=False)
+    if fix.recorded_at < window.opens_at:
+        raise refuse("fix_too_old", "The fix was taken before this check-in opened; take a fresh one.")
+
+    if qr_text:
+        station, distance = _verify_station(session, settings, person, fix, qr_text, now, refuse)
+        attempt.update(station_id=station.id, distance_m=round(distance, 1))
+
+    insert = insert_for(session)
+    new_id = session.execute(
+        insert(Checkin).values(**attempt, outcome="accepted")
+        .on_conflict_do_nothing(index_elements=["supervisee_id", "window_key"],
+                                index_where=sa.text("outcome = 'accepted'"))
+        .returning(Checkin.id)
+    ).scalar_one_or_none()
+    if new_id is None:  # a concurrent twin got there first
+        return CheckinResult(_accepted_in(session, person.id, window.key), created=False)
+    if spot is not None:
+        session.execute(sa.update(SpotCheck).where(SpotCheck.id == spot.id, SpotCheck.status == "pending")
+                        .values(status="answered", answered_at=now))
+    return CheckinResult(session.get(Checkin, new_id), created=True)
+
+
+def request_spot_check(session, settings, principal: Principal, *, supervisee_id: int,
+                       minutes: int | None, note: str | None, now: datetime) -> SpotCheck:
+    """Ask a supervisee in scope to check in within ``minutes``; notify their phone."""
+    person = session.execute(sa.select(Supervisee).where(
+        Supervisee.id == supervisee_id, office_scope(principal, Supervisee.office_id))).scalar_one_or_none()
+    if person is None:
+        raise NotFound("No such supervisee.", code="supervisee_not_found")
+    if person.status != "active":
+        raise DomainError("Supervision has ended for this person.", status=409, code="supervision_ended")
+    if _pending_spot(session, person.id, now) is not None:
+        raise DomainError("A spot check is already waiting for an answer.", status=409,
+                          code="spot_check_pending")
+    minutes = minutes or settings.SPOT_CHECK_MINUTES
+    spot = SpotCheck(supervisee_id=person.id, office_id=person.office_id, requested_by=principal.id,
+                     requested_at=now, due_at=now + timedelta(minutes=minutes), status="pending",
+                     note=note)
+    session.add(spot)
+    session.flush()
+    notify(session, supervisee_id=person.id, kind="spot_check", title="实时签到 Spot check",
+           body=f"Check in with a fresh location within {minutes} minutes.", now=now,
+           data={"spot_check_id": spot.id, "due_at": iso_z(spot.due_at)},
+           dedupe_key=f"spot_check:{spot.id}")
+    return spot
+
+
+def pending_spot_checks(session, supervisee_id: int, now: datetime) -> list[SpotCheck]:
+    """Return the spot checks the supervisee can still answer."""
+    return list(session.execute(sa.select(SpotCheck).where(
+        SpotCheck.supervisee_id == supervisee_id, SpotCheck.status == "pending",
+        SpotCheck.due_at > now).order_by(SpotCheck.due_at)).scalars())
+
+
+def _pending_spot(session, supervisee_id: int, now: datetime) -> SpotCheck | None:
+    return session.execute(sa.select(SpotCheck).where(
+        SpotCheck.supervisee_id == supervisee_id, SpotCheck.status == "pending",
+        SpotCheck.requested_at <= now, SpotCheck.due_at > now)
+        .order_by(SpotCheck.requested_at.desc()).limit(1)).scalar_one_or_none()
+
+
+def _open_window(session, settings, person, kind: str, now: datetime):
+    if kind != "spot":
+        return window_open_at(settings, person, kind, now), None
+    spot = _pending_spot(session, person.id, now)
+    if spot is None:
+        return None, None
+    return Window(kind="spot", key=f"spot:{spot.id}", first_day=spot.requested_at.date(),
+                  due_day=spot.due_at.date(), opens_at=spot.requested_at, closes_at=spot.due_at), spot
+
+
+def _accepted_in(session, supervisee_id: int, window_key: str) -> Checkin | None:
+    return session.execute(sa.select(Checkin).where(
+        Checkin.supervisee_id == supervisee_id, Checkin.window_key == window_key,
+        Checkin.outcome == "accepted")).scalar_one_or_none()
+
+
+def _bound_device(session, principal: Principal) -> int | None:
+    """Return the device of this login if it is still the supervisee's bound device."""
+    return session.execute(
+        sa.select(Device.id).join(AuthToken, AuthToken.device_id == Device.id)
+        .where(AuthToken.id == principal.token_id, Device.active)
+    ).scalar_one_or_none()
+
+
+def _verify_station(session, settings, person, fix: Fix, qr_text: str, now: datetime, refuse):
+    try:
+        code = qr.parse(qr_text)
+    except qr.QrRefused as error:
+        raise refuse(error.code, error.message) from None
+    station = session.execute(sa.select(Station).where(
+        Station.id == code.station_id, Station.office_id == person.office_id, Station.active)
+    ).scalar_one_or_none()
+    if station is None:  # another office's station reads as a code that is not ours
+        raise refuse("qr_invalid", "This station code is not valid for you.")
+    try:
+        qr.verify(code, station.qr_secret, now, settings.QR_STEP_SECONDS, settings.QR_PREVIOUS_STEPS)
+    except qr.QrRefused as error:
+        raise refuse(error.code, error.message, station_id=station.id) from None
+    distance = geodesic((fix.lat, fix.lon), (station.lat, station.lon)).meters
+    allowed = station.radius_m + min(fix.accuracy_m, settings.ACCURACY_CAP_M)
+    if distance > allowed:
+        raise refuse("too_far_from_station", "You are not at the station; check in there.",
+                     details={"distance_m": round(distance, 1), "allowed_m": round(allowed, 1)},
+                     station_id=station.id, distance_m=round(distance, 1))
+    return station, distance
+
+
+def _mock_alert(settings, person: Supervisee, fix: Fix, now: datetime):
+    person_id, office_id = person.id, person.office_id
+    local_day = now.astimezone(ZoneInfo(settings.LOCAL_TIMEZONE)).date()
+
+    def write(session) -> None:
+        raise_alert(session, settings, supervisee_id=person_id, office_id=office_id,
+                    type="mock_location", subject_key=f"mock:{local_day.isoformat()}", now=now,
+                    evidence={"source": "checkin", "lat": fix.lat, "lon": fix.lon,
+                              "recorded_at": iso_z(fix.recorded_at)})
+
+    return write
+
+
+def station_for_officer(session, principal: Principal, station_id: int) -> Station:
+    """Return a station of the caller's scope; 404 otherwise."""
+    station = session.execute(sa.select(Station).where(
+        Station.id == station_id, office_scope(principal, Station.office_id))).scalar_one_or_none()
+    if station is None:
+        raise NotFound("No such station.", code="station_not_found")
+    return station

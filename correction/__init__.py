@@ -66,6 +66,9 @@ def _register_blueprints(app: Flask) -> None:
     for bp in (health_bp, docs_bp, auth_bp, people_bp, audit_bp, notifications_bp, checkins_bp,
                timeline_bp):
         app.register_blueprint(bp, url_prefix=API_PREFIX)
+    if app.config["SETTINGS"].BENCHMARK_ENDPOINTS:
+        from .bench import bp as bench_bp
+        app.register_blueprint(bench_bp, url_prefix=API_PREFIX)
 
 
 def _register_request_hooks(app: Flask) -> None:

@@ -1,0 +1,95 @@
+"""Shared benchmark plumbing: a scratch PostgreSQL database, a gunicorn server, a load driver."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+BASE_PG = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def scratch_database(name: str) -> str:
+    """Drop and create database ``name`` next to BENCH_DATABASE_URL's; return its URL."""
+    from correction.config import normalise_database_url
+
+    admin = sa.create_engine(normalise_database_url(BASE_PG), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    parts = urlsplit(BASE_PG)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def gunicorn(env: dict[str, str], workers: int = 2):
+    """Run the app under gunicorn with ``env``; yield its base URL."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "gunicorn"), "--workers", str(workers), "--bind",
+         f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"],
+        cwd=ROOT, env={**os.environ, **env})
+    try:
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            raise RuntimeError("gunicorn did not start")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def drive(requests_to_send: list, send, threads: int) -> dict:
+    """Send every request with ``threads`` clients; return throughput, latency and errors."""
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    queue = list(reversed(requests_to_send))
+
+    def worker():
+        while True:
+            with lock:
+                if not queue:
+                    return
+                item = queue.pop()
+            started = time.perf_counter()
+            problem = send(item)
+            elapsed = time.perf_counter() - started
+            with lock:
+                latencies.append(elapsed)
+                if problem:
+                    errors.append(problem)
+
+    started = time.perf_counter()
+    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    wall = time.perf_counter() - started
+    latencies.sort()
+    return {"count": len(latencies), "seconds": wall, "per_second": len(latencies) / wall,
+            "p50_ms": 1000 * latencies[len(latencies) // 2],
+            "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
+            "errors": len(errors), "first_error": errors[0] if errors else None}

@@ -70,6 +70,18 @@ class Settings:
     STATUS_MISS_LOOKBACK_DAYS: int = 7  # A miss this recent turns the status code yellow.
     SCHEDULE_UPCOMING: int = 3  # Upcoming windows per kind shown in /me/schedule.
 
+    # --- Locations, zones, leave ---------------------------------------------------------
+    LOCATION_BATCH_MAX: int = 500  # Most fixes in one upload.
+    LOCATION_RETENTION_DAYS: int = 180  # Fixes older than this are purged (PIPL: keep no longer).
+    ZONE_CONFIRM_FIXES: int = 2  # Consecutive fixes that confirm an exit or an entry...
+    ZONE_CONFIRM_SECONDS: int = 300  # ...or this long since the first fix that showed it.
+    UNKNOWN_ACCURACY_M: float = 100.0  # Accuracy assumed when a client app sends none.
+    IMPOSSIBLE_SPEED_KMH: float = 300.0  # Implied speed between fixes that raises an alert.
+    TRACK_MAX_DAYS: int = 31  # Longest range of one track export.
+    TRACK_MAX_POINTS: int = 10_000  # Most points in one track export (the rest is cut).
+    LEAVE_OFFICE_MAX_DAYS: int = 7  # Leave an office officer may approve.
+    LEAVE_BUREAU_MAX_DAYS: int = 30  # Leave a bureau supervisor may approve; longer is refused.
+
     # --- API ---------------------------------------------------------------------------
     PAGE_SIZE_DEFAULT: int = 50  # Items per page when ?limit= is absent.
     PAGE_SIZE_MAX: int = 200  # Largest ?limit= accepted.

@@ -105,7 +105,8 @@ def _operation(op: Operation, refs) -> dict[str, Any]:
     elif op.response is not None:
         success = {"description": "OK", "content": {op.media_type: {"schema": refs[(op.response, "serialization")]}}}
     else:
-        success = {"description": "OK", "content": {op.media_type: {"schema": {}}}}
+        media_types = op.media_type.split(",")
+        success = {"description": "OK", "content": {m.strip(): {"schema": {}} for m in media_types}}
     responses: dict[str, Any] = {str(status): success for status in (op.status, *op.also)}
     statuses = set(op.errors) | {500, 503}
     if op.body is not None:

@@ -32,7 +32,7 @@ Password = Annotated[str, StringConstraints(min_length=1, max_length=256), After
 
 UtcDateTime = Annotated[
     AwareDatetime,
-    PlainSerializer(lambda v: _iso_z(v), return_type=str),
+    PlainSerializer(lambda v: _iso_z(v), return_type=str, when_used="json"),
     WithJsonSchema({"type": "string", "format": "date-time"}),
 ]
 

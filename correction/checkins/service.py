@@ -18,6 +18,8 @@ from ..auth.models import AuthToken
 from ..auth.principal import Principal, office_scope
 from ..database import insert_for
 from ..errors import DomainError, NotFound
+from ..leave.service import close_on_return
+from ..locations.service import active_zones
 from ..notifications.service import notify
 from ..people.models import Device, Station, Supervisee
 from ..time import iso_z
@@ -107,7 +109,16 @@ def check_in(session, settings, principal: Principal, *, kind: str, fix: Fix, qr
     if spot is not None:
         session.execute(sa.update(SpotCheck).where(SpotCheck.id == spot.id, SpotCheck.status == "pending")
                         .values(status="answered", answered_at=now))
+    if kind == "station" or (kind == "remote" and _inside_home_area(session, person.id, fix)):
+        close_on_return(session, person.id, now)  # 销假: back home, reported
     return CheckinResult(session.get(Checkin, new_id), created=True)
+
+
+def _inside_home_area(session, person_id: int, fix: Fix) -> bool:
+    """Whether the fix is surely inside the person's own permitted area (not a leave destination)."""
+    return any(zone.kind == "permitted" and zone.starts is None
+               and zone.shape.signed_distance(fix.lat, fix.lon) < -fix.accuracy_m
+               for zone in active_zones(session, person_id))
 
 
 def request_spot_check(session, settings, principal: Principal, *, supervisee_id: int,

@@ -126,6 +126,7 @@ class Device(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     supervisee_id: Mapped[int] = mapped_column(sa.ForeignKey("supervisees.id"), index=True)
     device_id: Mapped[str] = mapped_column(sa.String(128))
+    ingest_key_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True, index=True)
     active: Mapped[bool] = mapped_column(default=True)
     bound_at: Mapped[datetime]
     unbound_at: Mapped[datetime | None]

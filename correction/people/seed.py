@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 
 from ..security import hash_national_id, national_id_check_char
+from ..locations.models import Zone
 from .models import Bureau, Office, Officer, Station, Supervisee
 
 BUREAU = ("jinhua-wucheng", "金华市婺城区司法局")
@@ -23,6 +24,13 @@ OFFICES = [
     ("wc-xiguan", "西关街道司法所", "西关街道报到点", 29.0745, 119.6283),
 ]
 SUPERVISEE_COUNT = 421
+# The permitted area every demo supervisee gets: roughly Wucheng district (lon, lat).
+DISTRICT = {"type": "Polygon", "coordinates": [[
+    [119.42, 28.86], [119.58, 28.83], [119.74, 28.90], [119.77, 29.05], [119.72, 29.17],
+    [119.58, 29.21], [119.45, 29.15], [119.40, 29.02], [119.42, 28.86]]]}
+# Exclusion zones (禁止令) for some: around a primary school and an entertainment street.
+EXCLUSIONS = [("禁止进入: 市第一小学周边", 119.6447, 29.0868, 250),
+              ("禁止进入: 娱乐场所集中区", 119.6563, 29.0790, 300)]
 OFFICER_PASSWORD = "Demo-officer-2026"
 SUPERVISEE_PASSWORD = "Demo-phone-2026"
 _SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁"
@@ -87,7 +95,17 @@ def _create_district(session, settings, hasher, bureau: Bureau, now: datetime) -
             national_id_last4=national_id[-4:], sentence_type=rng.choice(sentences),
             supervision_start=start, supervision_end=start + timedelta(days=rng.choice((365, 540, 730, 1095))),
             level=rng.choice(levels), status="active", failed_logins=0, created_at=now, updated_at=now))
-    session.execute(sa.insert(Supervisee), rows)
+    ids = session.execute(sa.insert(Supervisee).returning(Supervisee.id, Supervisee.office_id), rows).all()
+    zones = []
+    for n, (person_id, office_id) in enumerate(ids):
+        zones.append(dict(supervisee_id=person_id, office_id=office_id, kind="permitted",
+                          name="婺城区 (活动范围)", geometry=DISTRICT, active=True, created_at=now))
+        if n % 20 == 7:
+            name, lon, lat, radius = EXCLUSIONS[n % 2]
+            zones.append(dict(supervisee_id=person_id, office_id=office_id, kind="exclusion", name=name,
+                              geometry={"type": "Circle", "center": [lon, lat], "radius_m": radius},
+                              active=True, created_at=now))
+    session.execute(sa.insert(Zone), zones)
     session.flush()
 
 

@@ -22,7 +22,7 @@ class TimelineQuery(PageQuery):
 
 class TimelineEvent(Output):
     at: UtcDateTime
-    type: Literal["checkin", "spot_check", "alert"]
+    type: Literal["checkin", "spot_check", "alert", "zone_event", "leave"]
     id: int
     data: dict[str, Any]
 

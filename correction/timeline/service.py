@@ -14,6 +14,8 @@ import sqlalchemy as sa
 from ..alerts.models import Alert
 from ..checkins.models import Checkin, SpotCheck
 from ..errors import ValidationFailed
+from ..leave.models import LeaveRequest
+from ..locations.models import ZoneEvent
 from ..schemas import PageQuery, decode_cursor, encode_cursor
 from ..time import TZDateTime, iso_z
 
@@ -44,6 +46,10 @@ SOURCES: tuple[Source, ...] = (
     Source("alert", Alert, "raised_at",
            ("type", "severity", "status", "subject_key", "outcome", "note", "acknowledged_at",
             "resolved_at", "evidence")),
+    Source("zone_event", ZoneEvent, "at", ("zone_key", "event", "lat", "lon", "accuracy_m")),
+    Source("leave", LeaveRequest, "created_at",
+           ("destination_name", "start_at", "end_at", "days", "status", "decided_by", "decided_at",
+            "returned_at")),
 )
 
 

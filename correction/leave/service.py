@@ -1,0 +1,86 @@
+"""Leave (请假外出): request, approve by length, permit the destination, close on return (销假)."""
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..auth.principal import Principal, office_scope
+from ..errors import DomainError, NotFound, ValidationFailed
+from ..locations.geometry import GeometryError, validate
+from ..locations.zones import create_zone
+from ..notifications.service import notify
+from ..people.models import Supervisee
+from .models import LeaveRequest
+
+
+def request_leave(session, settings, person: Supervisee, data: dict[str, Any], now: datetime) -> LeaveRequest:
+    """File a leave request; over LEAVE_BUREAU_MAX_DAYS days is refused outright."""
+    start, end = data["start_at"], data["end_at"]
+    if end <= start:
+        raise _field("end_at", "before_start", "end_at must be after start_at")
+    if end <= now:
+        raise _field("end_at", "in_past", "the leave must end in the future")
+    days = math.ceil((end - start).total_seconds() / 86400)
+    if days > settings.LEAVE_BUREAU_MAX_DAYS:
+        raise DomainError(f"Leave longer than {settings.LEAVE_BUREAU_MAX_DAYS} days is not allowed.",
+                          status=422, code="leave_too_long", details={"days": days})
+    try:
+        validate(data["destination_geometry"])
+    except GeometryError as error:
+        raise _field("destination_geometry", "invalid_geometry", str(error)) from None
+    leave = LeaveRequest(supervisee_id=person.id, office_id=person.office_id,
+                         destination_name=data["destination_name"],
+                         destination_geometry=data["destination_geometry"], reason=data["reason"],
+                         start_at=start, end_at=end, days=days,
+                         approver_role="officer" if days <= settings.LEAVE_OFFICE_MAX_DAYS else "supervisor",
+                         status="pending", created_at=now)
+    session.add(leave)
+    session.flush()
+    return leave
+
+
+def leave_in_scope(session, principal: Principal, leave_id: int) -> LeaveRequest:
+    leave = session.execute(sa.select(LeaveRequest).where(
+        LeaveRequest.id == leave_id, office_scope(principal, LeaveRequest.office_id))).scalar_one_or_none()
+    if leave is None:
+        raise NotFound("No such leave request.", code="leave_not_found")
+    return leave
+
+
+def decide(session, principal: Principal, leave_id: int, *, approve: bool, note: str | None,
+           now: datetime) -> LeaveRequest:
+    """Approve or reject a pending request; 8–30 days needs a bureau supervisor."""
+    leave = leave_in_scope(session, principal, leave_id)
+    if leave.approver_role == "supervisor" and not principal.bureau_wide:
+        raise DomainError("Leave of this length is approved by a bureau supervisor.", status=403,
+                          code="bureau_approval_required")
+    claimed = session.execute(sa.update(LeaveRequest).where(LeaveRequest.id == leave.id,
+                                                            LeaveRequest.status == "pending")
+                              .values(status="approved" if approve else "rejected", decided_by=principal.id,
+                                      decided_at=now, decision_note=note)).rowcount
+    if claimed != 1:
+        raise DomainError("This request has already been decided.", status=409, code="leave_already_decided")
+    session.refresh(leave)
+    if approve:
+        person = session.get(Supervisee, leave.supervisee_id)
+        create_zone(session, principal, person, kind="permitted", name=f"请假目的地 {leave.destination_name}",
+                    geometry=leave.destination_geometry, now=now, leave_request_id=leave.id)
+    notify(session, supervisee_id=leave.supervisee_id, kind="leave_decision",
+           title="请假审批 Leave " + ("approved" if approve else "rejected"),
+           body=note or ("Your leave is approved." if approve else "Your leave is rejected."), now=now,
+           data={"leave_request_id": leave.id, "status": leave.status}, dedupe_key=f"leave:{leave.id}:decision")
+    return leave
+
+
+def close_on_return(session, person_id: int, now: datetime) -> int:
+    """Close (销假) the person's approved leave that has begun; return how many were closed."""
+    return session.execute(sa.update(LeaveRequest).where(
+        LeaveRequest.supervisee_id == person_id, LeaveRequest.status == "approved",
+        LeaveRequest.start_at <= now).values(status="closed", returned_at=now)).rowcount
+
+
+def _field(path: str, code: str, message: str) -> ValidationFailed:
+    return ValidationFailed(message, details={"fields": [{"path": path, "code": code, "message": message}]})

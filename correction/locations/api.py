@@ -1,0 +1,168 @@
+"""Location endpoints: batch upload, real-client ingest, zones, tracks, ingest keys."""
+from __future__ import annotations
+
+import base64
+import json
+import logging
+
+from flask import current_app, g, request
+
+from ..api import ApiBlueprint
+from ..auth.principal import current_principal
+from ..database import db
+from ..errors import DomainError, Unauthorized, ValidationFailed
+from ..people.models import Supervisee
+from ..people.service import get_supervisee
+from ..time import now
+from . import clients, service, track, zones
+from .schemas import BatchIn, BatchOut, IngestKeyOut, TrackQuery, ZoneIn, ZoneList, ZoneOut
+
+log = logging.getLogger(__name__)
+bp = ApiBlueprint("locations", __name__)
+
+
+def _settings():
+    return current_app.config["SETTINGS"]
+
+
+@bp.operation("POST", "/me/locations", summary="Upload a batch of location fixes (at most 500)",
+              body=BatchIn, response=BatchOut, auth="supervisee")
+def upload_locations(body: BatchIn):
+    settings = _settings()
+    if len(body.fixes) > settings.LOCATION_BATCH_MAX:
+        raise ValidationFailed(f"At most {settings.LOCATION_BATCH_MAX} fixes per batch.", code="batch_too_large")
+    person = db.session.get(Supervisee, current_principal().id)
+    return service.ingest(db.session, settings, person, body.fixes, source="app", now=now())
+
+
+@bp.operation("POST", "/me/ingest-key", summary="Issue a new ingest key for OsmAnd/Traccar or OwnTracks",
+              response=IngestKeyOut, status=201, auth="supervisee", audit="ingest_key.issue")
+def issue_ingest_key():
+    key = zones.issue_ingest_key(db.session, current_principal())
+    root = request.host_url.rstrip("/") + "/api/v1/ingest"
+    return {"ingest_key": key, "osmand_url": f"{root}/osmand", "owntracks_url": f"{root}/owntracks"}
+
+
+@bp.operation("GET", "/ingest/osmand", summary="OsmAnd protocol (Traccar Client): one fix in the query",
+              media_type="text/plain", errors=(400,))
+def osmand_get():
+    return _osmand(request.args, json_mode=False)
+
+
+@bp.operation("POST", "/ingest/osmand", summary="OsmAnd protocol (Traccar Client): query, form or JSON",
+              media_type="text/plain", errors=(400,))
+def osmand_post():
+    if request.mimetype == "application/json":
+        try:
+            body = json.loads(request.get_data() or b"{}")
+        except ValueError:
+            raise DomainError("The body is not valid JSON.", code="invalid_json") from None
+        if not isinstance(body, dict):
+            raise DomainError("The body must be a JSON object.", code="invalid_json")
+        return _ingest_osmand(*_parsed(clients.osmand_json, body), json_mode=True)
+    params = request.args.to_dict() | request.form.to_dict()
+    return _osmand(params, json_mode=False)
+
+
+def _osmand(params, json_mode: bool):
+    return _ingest_osmand(*_parsed(clients.osmand_fields, params), json_mode=json_mode)
+
+
+def _parsed(adapter, payload):
+    try:
+        return adapter(payload, now())
+    except clients.ClientPayloadError as error:
+        raise DomainError(str(error), code="invalid_fix") from None
+
+
+def _ingest_osmand(key, fix, json_mode: bool):
+    if not key:
+        raise DomainError("The device id (ingest key) is missing.", code="device_id_missing")
+    person = zones.person_for_ingest_key(db.session, str(key))
+    if person is None:
+        if json_mode:
+            raise DomainError("Unknown device.", status=404, code="unknown_device")
+        raise DomainError("Unknown device.", code="unknown_device")
+    if fix is None:
+        raise DomainError("The report has no position.", code="invalid_fix")
+    _ingest_one(person, fix, "osmand")
+    return current_app.response_class(b"", status=200, mimetype="text/plain")
+
+
+@bp.operation("POST", "/ingest/owntracks", summary="OwnTracks HTTP mode (Basic auth: the ingest key as password)",
+              media_type="application/json", errors=(400, 401))
+def owntracks():
+    person = _owntracks_person()
+    raw = request.get_data()
+    if raw.strip():
+        try:
+            message = json.loads(raw)
+        except ValueError:
+            raise DomainError("The body is not valid JSON.", code="invalid_json") from None
+        if not isinstance(message, dict):
+            raise DomainError("The body must be a JSON object.", code="invalid_json")
+        try:
+            fix = clients.owntracks_fix(message)
+        except (clients.ClientPayloadError, ValueError, OverflowError) as error:
+            raise DomainError(str(error), code="invalid_fix") from None
+        if fix is not None:
+            _ingest_one(person, fix, "owntracks")
+    return []
+
+
+def _owntracks_person() -> Supervisee:
+    challenge = {"WWW-Authenticate": 'Basic realm="correction"'}
+    scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        raise Unauthorized("Send the ingest key as the Basic auth password.", headers=challenge)
+    try:
+        user, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
+    except ValueError:
+        raise Unauthorized("Malformed Basic credentials.", headers=challenge) from None
+    person = zones.person_for_ingest_key(db.session, password or user)
+    if person is None:
+        raise Unauthorized("Unknown ingest key.", headers=challenge)
+    return person
+
+
+def _ingest_one(person: Supervisee, fix: dict, source: str) -> None:
+    settings = _settings()
+    if not fix.get("accuracy_m"):
+        fix["accuracy_m"] = settings.UNKNOWN_ACCURACY_M
+    result = service.ingest(db.session, settings, person, [fix], source=source, now=now())
+    if result.refused:
+        # Retrying would not help the client: the fix is refused for good. Say so in the log only.
+        log.info("%s fix refused for supervisee %s: %s", source, person.id, result.refused[0]["code"])
+
+
+@bp.operation("GET", "/supervisees/<id:supervisee_id>/zones", summary="A supervisee's active zones",
+              response=ZoneList, auth="officer")
+def list_zones(supervisee_id: int):
+    person = get_supervisee(db.session, current_principal(), supervisee_id)
+    return {"items": zones.active_for(db.session, person.id)}
+
+
+@bp.operation("POST", "/supervisees/<id:supervisee_id>/zones",
+              summary="Add an exclusion zone or set the permitted area (replaces the previous one)",
+              body=ZoneIn, response=ZoneOut, status=201, auth="officer", audit="zone.create",
+              audit_target=("supervisee", "supervisee_id"))
+def create_zone(supervisee_id: int, body: ZoneIn):
+    person = get_supervisee(db.session, current_principal(), supervisee_id)
+    return zones.create_zone(db.session, current_principal(), person, kind=body.kind, name=body.name,
+                             geometry=body.geometry, now=now())
+
+
+@bp.operation("DELETE", "/zones/<id:zone_id>", summary="Retire a zone", status=204, auth="officer",
+              audit="zone.retire", audit_target=("zone", "zone_id"))
+def retire_zone(zone_id: int):
+    zones.retire_zone(db.session, current_principal(), zone_id)
+
+
+@bp.operation("GET", "/supervisees/<id:supervisee_id>/track",
+              summary="A supervisee's track as GeoJSON or GPX (bounded; every look is audited)",
+              query=TrackQuery, auth="officer", audit="track.read", audit_target=("supervisee", "supervisee_id"),
+              media_type="application/geo+json, application/gpx+xml")
+def get_track(supervisee_id: int, query: TrackQuery):
+    person = get_supervisee(db.session, current_principal(), supervisee_id)
+    g.audit.details = {"from": query.from_.isoformat(), "to": query.to.isoformat(), "format": query.format}
+    return track.export(db.session, _settings(), person, query.from_, query.to, query.format)

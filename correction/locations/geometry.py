@@ -1,0 +1,122 @@
+"""Zone geometry: validate GeoJSON, and tell how far a fix is inside or outside a zone.
+
+Distances are computed in a local planar projection (equirectangular around the zone), which
+errs by well under 0.1% across a district; circles use the geodesic distance to the centre.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import shapely
+from geopy.distance import geodesic
+from shapely.geometry import Point, shape
+from shapely.validation import explain_validity
+
+_M_PER_DEG_LAT = 110_574.0
+_M_PER_DEG_LON_EQUATOR = 111_320.0
+MAX_CIRCLE_RADIUS_M = 200_000.0
+MAX_VERTICES = 5_000
+
+
+class GeometryError(ValueError):
+    """The zone is not a geometry we can use; the message says why."""
+
+
+@dataclass(frozen=True)
+class ZoneShape:
+    """A zone ready for distance questions."""
+
+    kind: str  # "polygon" or "circle"
+    lat0: float
+    lon0: float
+    polygon: Any = None  # shapely geometry in local metres
+    radius_m: float = 0.0
+
+    def signed_distance(self, lat: float, lon: float) -> float:
+        """Metres from the zone's edge: negative inside, positive outside."""
+        if self.kind == "circle":
+            return geodesic((lat, lon), (self.lat0, self.lon0)).meters - self.radius_m
+        x, y = _project(lat, lon, self.lat0, self.lon0)
+        point = Point(x, y)
+        distance = self.polygon.boundary.distance(point)
+        return -distance if self.polygon.contains(point) else distance
+
+
+def validate(geometry: Any) -> dict:
+    """Return ``geometry`` if it is a usable zone; raise GeometryError otherwise."""
+    if not isinstance(geometry, dict):
+        raise GeometryError("geometry must be a GeoJSON object")
+    kind = geometry.get("type")
+    if kind == "Circle":
+        center, radius = geometry.get("center"), geometry.get("radius_m")
+        _check_position(center)
+        if not isinstance(radius, (int, float)) or isinstance(radius, bool) or not math.isfinite(radius) \
+                or not 0 < radius <= MAX_CIRCLE_RADIUS_M:
+            raise GeometryError(f"radius_m must be a number between 0 and {MAX_CIRCLE_RADIUS_M:.0f}")
+        if set(geometry) - {"type", "center", "radius_m"}:
+            raise GeometryError("a Circle has only type, center and radius_m")
+        return geometry
+    if kind not in ("Polygon", "MultiPolygon"):
+        raise GeometryError("type must be Polygon, MultiPolygon or Circle")
+    polygons = [geometry.get("coordinates")] if kind == "Polygon" else geometry.get("coordinates")
+    if not isinstance(polygons, list) or not polygons:
+        raise GeometryError("coordinates must be a non-empty list")
+    vertices = 0
+    for polygon in polygons:
+        if not isinstance(polygon, list) or not polygon:
+            raise GeometryError("each polygon needs at least one ring")
+        for ring in polygon:
+            if not isinstance(ring, list) or len(ring) < 4:
+                raise GeometryError("each ring needs at least 4 positions")
+            for position in ring:
+                _check_position(position)
+            if ring[0] != ring[-1]:
+                raise GeometryError("each ring must end where it starts")
+            vertices += len(ring)
+    if vertices > MAX_VERTICES:
+        raise GeometryError(f"at most {MAX_VERTICES} positions")
+    parsed = shape(geometry)
+    if not parsed.is_valid:
+        raise GeometryError(f"invalid polygon: {explain_validity(parsed)}")
+    if parsed.area <= 0:
+        raise GeometryError("the polygon has no area")
+    return geometry
+
+
+def compile_zone(geometry: dict) -> ZoneShape:
+    """Return the ZoneShape of a validated geometry (cached by its content)."""
+    return _compile(json.dumps(geometry, sort_keys=True))
+
+
+@lru_cache(maxsize=4096)
+def _compile(geometry_json: str) -> ZoneShape:
+    geometry = json.loads(geometry_json)
+    if geometry["type"] == "Circle":
+        lon, lat = geometry["center"]
+        return ZoneShape("circle", lat, lon, radius_m=float(geometry["radius_m"]))
+    parsed = shape(geometry)
+    centroid = parsed.centroid
+    lat0, lon0 = centroid.y, centroid.x
+    kx = _M_PER_DEG_LON_EQUATOR * math.cos(math.radians(lat0))
+    local = shapely.transform(parsed, lambda c: (c - [lon0, lat0]) * [kx, _M_PER_DEG_LAT])
+    shapely.prepare(local)
+    return ZoneShape("polygon", lat0, lon0, polygon=local)
+
+
+def _project(lat: float, lon: float, lat0: float, lon0: float) -> tuple[float, float]:
+    kx = _M_PER_DEG_LON_EQUATOR * math.cos(math.radians(lat0))
+    return (lon - lon0) * kx, (lat - lat0) * _M_PER_DEG_LAT
+
+
+def _check_position(position: Any) -> None:
+    if (not isinstance(position, list) or len(position) not in (2, 3)
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                       for v in position)):
+        raise GeometryError("each position is [longitude, latitude]")
+    lon, lat = position[0], position[1]
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise GeometryError("longitude must be within ±180 and latitude within ±90")

@@ -1,0 +1,232 @@
+"""The location pipeline: validate fixes one by one, store them once, evaluate them in order.
+
+Every client (the app's batch upload, Traccar/OsmAnd, OwnTracks) ends in ``ingest``. Newly
+stored fixes are evaluated in time order: mocked fixes, impossible movement, and the zone
+state machines (accuracy-aware, confirmed after ZONE_CONFIRM_FIXES fixes or
+ZONE_CONFIRM_SECONDS). Fixes older than the last evaluated one are stored but not
+re-evaluated: a late fix cannot rewrite a confirmed exit.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from geopy.distance import geodesic
+from pydantic import ValidationError
+
+from ..alerts.service import raise_alert
+from ..database import insert_for
+from ..leave.models import LeaveRequest
+from ..people.models import Supervisee
+from ..time import iso_z
+from .geometry import compile_zone
+from .models import LocationFix, Zone, ZoneEvent, ZoneState
+from .schemas import FixIn
+
+PERMITTED = "permitted"
+
+
+@dataclass
+class IngestResult:
+    stored: int = 0
+    skipped: int = 0
+    refused: list[dict[str, Any]] = field(default_factory=list)
+
+
+def ingest(session, settings, person: Supervisee, raw_fixes: list[Any], *, source: str,
+           now: datetime) -> IngestResult:
+    """Store the good fixes of a batch, refuse the bad ones with reasons, evaluate the new ones."""
+    result = IngestResult()
+    rows: list[dict[str, Any]] = []
+    for index, raw in enumerate(raw_fixes):
+        refusal = None
+        try:
+            fix = FixIn.model_validate(raw)
+        except ValidationError as error:
+            first = error.errors(include_url=False, include_input=False, include_context=False)[0]
+            where = ".".join(str(p) for p in first["loc"]) or "fix"
+            refusal = ("invalid_fix", f"{where}: {first['msg']}")
+        else:
+            refusal = _rule_refusal(settings, fix, now)
+        if refusal:
+            result.refused.append({"index": index, "code": refusal[0], "message": refusal[1]})
+            continue
+        rows.append(dict(supervisee_id=person.id, received_at=now, source=source,
+                         **fix.model_dump()))
+    if not rows:
+        return result
+    insert = insert_for(session)
+    stmt = (insert(LocationFix).on_conflict_do_nothing(index_elements=["supervisee_id", "recorded_at"])
+            .returning(LocationFix.id))
+    new_ids = [row for row in session.execute(stmt, rows).scalars()]
+    result.stored = len(new_ids)
+    result.skipped = len(rows) - result.stored
+    if new_ids:
+        new = list(session.execute(sa.select(LocationFix).where(LocationFix.id.in_(new_ids))
+                                   .order_by(LocationFix.recorded_at)).scalars())
+        evaluate(session, settings, person, new, now)
+    return result
+
+
+def _rule_refusal(settings, fix: FixIn, now: datetime) -> tuple[str, str] | None:
+    if fix.recorded_at > now + timedelta(seconds=settings.FIX_FUTURE_SKEW_SECONDS):
+        return "fix_in_future", "recorded_at is in the future; check the phone's clock"
+    if fix.recorded_at < now - timedelta(days=settings.LOCATION_RETENTION_DAYS):
+        return "fix_too_old", "recorded_at is older than the retention period"
+    if fix.accuracy_m > settings.ACCURACY_MAX_M:
+        return "accuracy_too_poor", f"accuracy_m is over {settings.ACCURACY_MAX_M:.0f}"
+    return None
+
+
+def evaluate(session, settings, person: Supervisee, fixes: list[LocationFix], now: datetime) -> None:
+    """Raise the alerts that the new fixes (sorted by time) call for, and move zone states."""
+    # One evaluator per supervisee at a time: two phones' uploads must not race the state.
+    session.execute(sa.select(Supervisee.id).where(Supervisee.id == person.id).with_for_update())
+    zone = ZoneInfo(settings.LOCAL_TIMEZONE)
+    _check_mock(session, settings, person, fixes, zone, now)
+    _check_speed(session, settings, person, fixes, zone, now)
+    _check_zones(session, settings, person, fixes, now)
+
+
+def _check_mock(session, settings, person, fixes, zone, now) -> None:
+    for fix in fixes:
+        if fix.is_mock:
+            day = fix.recorded_at.astimezone(zone).date().isoformat()
+            raise_alert(session, settings, supervisee_id=person.id, office_id=person.office_id,
+                        type="mock_location", subject_key=f"mock:{day}", now=now,
+                        evidence={"source": fix.source, "fix_id": fix.id, "lat": fix.lat, "lon": fix.lon,
+                                  "recorded_at": iso_z(fix.recorded_at)})
+
+
+def _check_speed(session, settings, person, fixes, zone, now) -> None:
+    previous = session.execute(
+        sa.select(LocationFix).where(LocationFix.supervisee_id == person.id,
+                                     LocationFix.recorded_at < fixes[0].recorded_at,
+                                     LocationFix.is_mock.is_(False))
+        .order_by(LocationFix.recorded_at.desc()).limit(1)).scalar_one_or_none()
+    limit_mps = settings.IMPOSSIBLE_SPEED_KMH / 3.6
+    for fix in fixes:
+        if fix.is_mock:
+            continue
+        if previous is not None:
+            seconds = (fix.recorded_at - previous.recorded_at).total_seconds()
+            metres = geodesic((previous.lat, previous.lon), (fix.lat, fix.lon)).meters
+            # Give the benefit of both fixes' accuracy before judging the speed.
+            certain = metres - previous.accuracy_m - fix.accuracy_m
+            if seconds > 0 and certain > 0 and certain / seconds > limit_mps:
+                day = fix.recorded_at.astimezone(zone).date().isoformat()
+                raise_alert(session, settings, supervisee_id=person.id, office_id=person.office_id,
+                            type="impossible_movement", subject_key=f"speed:{day}", now=now,
+                            evidence={"from_fix_id": previous.id, "to_fix_id": fix.id,
+                                      "metres": round(metres), "seconds": seconds,
+                                      "implied_kmh": round(metres / seconds * 3.6)})
+        previous = fix
+
+
+@dataclass
+class _ActiveZone:
+    id: int
+    kind: str
+    name: str
+    shape: Any
+    starts: datetime | None
+    ends: datetime | None
+
+    def applies(self, at: datetime) -> bool:
+        return (self.starts is None or self.starts <= at) and (self.ends is None or at <= self.ends)
+
+
+def active_zones(session, person_id: int) -> list[_ActiveZone]:
+    """Return the person's active zones; leave destinations carry their leave's period."""
+    rows = session.execute(
+        sa.select(Zone, LeaveRequest.start_at, LeaveRequest.end_at)
+        .outerjoin(LeaveRequest, LeaveRequest.id == Zone.leave_request_id)
+        .where(Zone.supervisee_id == person_id, Zone.active,
+               sa.or_(Zone.leave_request_id.is_(None), LeaveRequest.status == "approved"))).all()
+    return [_ActiveZone(z.id, z.kind, z.name, compile_zone(z.geometry), start, end) for z, start, end in rows]
+
+
+def observe(zones: list[_ActiveZone], zone_key: str, lat: float, lon: float, accuracy: float,
+            at: datetime) -> tuple[str | None, float | None]:
+    """Return inside/outside (None when the accuracy leaves it open) and the signed distance."""
+    if zone_key == PERMITTED:
+        distances = [z.shape.signed_distance(lat, lon) for z in zones
+                     if z.kind == "permitted" and z.applies(at)]
+        if not distances:
+            return None, None
+        nearest = min(distances)
+    else:
+        zone_id = int(zone_key.split(":")[1])
+        nearest = next(z.shape.signed_distance(lat, lon) for z in zones if z.id == zone_id)
+    if nearest > accuracy:
+        return "outside", nearest
+    if nearest < -accuracy:
+        return "inside", nearest
+    return None, nearest
+
+
+def _check_zones(session, settings, person, fixes, now) -> None:
+    zones = active_zones(session, person.id)
+    keys = ([PERMITTED] if any(z.kind == "permitted" for z in zones) else []) + \
+        [f"exclusion:{z.id}" for z in zones if z.kind == "exclusion"]
+    if not keys:
+        return
+    states = {s.zone_key: s for s in session.execute(sa.select(ZoneState).where(
+        ZoneState.supervisee_id == person.id, ZoneState.zone_key.in_(keys))).scalars()}
+    for key in keys:
+        state = states.get(key)
+        if state is None:
+            state = ZoneState(supervisee_id=person.id, zone_key=key, candidate_count=0, episode=0)
+            session.add(state)
+        for fix in fixes:
+            if state.last_fix_at is not None and fix.recorded_at <= state.last_fix_at:
+                continue
+            state.last_fix_at = fix.recorded_at
+            if fix.is_mock:
+                continue
+            seen, distance = observe(zones, key, fix.lat, fix.lon, fix.accuracy_m, fix.recorded_at)
+            if seen is not None:
+                _advance(session, settings, person, zones, state, seen, fix, distance, now)
+
+
+def _advance(session, settings, person, zones, state: ZoneState, seen: str, fix, distance, now) -> None:
+    """Move one zone state machine by one observation."""
+    if seen == state.state:
+        state.candidate, state.candidate_since, state.candidate_count = None, None, 0
+        return
+    if state.candidate != seen:
+        state.candidate, state.candidate_since, state.candidate_count = seen, fix.recorded_at, 0
+    state.candidate_count += 1
+    lasted = (fix.recorded_at - state.candidate_since).total_seconds()
+    if state.candidate_count < settings.ZONE_CONFIRM_FIXES and lasted < settings.ZONE_CONFIRM_SECONDS:
+        return
+    first_reading = state.state is None
+    state.state, state.changed_at = seen, fix.recorded_at
+    state.candidate, state.candidate_since, state.candidate_count = None, None, 0
+    permitted = state.zone_key == PERMITTED
+    breach = (seen == "outside") if permitted else (seen == "inside")
+    if first_reading and not breach:
+        return  # where someone already was when evaluation began is no event
+    event = ("exit" if breach else "return") if permitted else ("entry" if breach else "departure")
+    session.add(ZoneEvent(supervisee_id=person.id, zone_key=state.zone_key, event=event,
+                          at=fix.recorded_at, lat=fix.lat, lon=fix.lon, accuracy_m=fix.accuracy_m))
+    if not breach:
+        return
+    state.episode += 1
+    names = [z.name for z in zones if (z.kind == "permitted") == permitted
+             and (permitted or f"exclusion:{z.id}" == state.zone_key)]
+    raise_alert(session, settings, supervisee_id=person.id, office_id=person.office_id,
+                type="zone_exit" if permitted else "exclusion_entry",
+                subject_key=f"{state.zone_key}:{state.episode}", now=now,
+                evidence={"zones": names, "fix_id": fix.id, "lat": fix.lat, "lon": fix.lon,
+                          "accuracy_m": fix.accuracy_m, "metres_from_edge": round(abs(distance)),
+                          "recorded_at": iso_z(fix.recorded_at)})
+
+
+def purge_expired_fixes(session, settings, now: datetime) -> int:
+    """Delete fixes older than the retention setting; return how many went."""
+    cutoff = now - timedelta(days=settings.LOCATION_RETENTION_DAYS)
+    return session.execute(sa.delete(LocationFix).where(LocationFix.recorded_at < cutoff)).rowcount

@@ -1,7 +1,9 @@
-"""Zone geometry: validate GeoJSON, and tell how far a fix is inside or outside a zone.
+"""Zone geometry: validate GeoJSON, and tell how far fixes are inside or outside a zone.
 
-Distances are computed in a local planar projection (equirectangular around the zone), which
-errs by well under 0.1% across a district; circles use the geodesic distance to the centre.
+Polygon distances are computed in a local planar projection (equirectangular around the
+zone), which errs by well under 0.1% across a district; circles use the great-circle
+distance to the centre (within 0.5% of the geodesic). Both work on arrays of fixes at once,
+so a batch of a hundred fixes costs a few vectorised calls, not a hundred geodesics.
 """
 from __future__ import annotations
 
@@ -11,9 +13,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
 import shapely
-from geopy.distance import geodesic
-from shapely.geometry import Point, shape
+from shapely.geometry import shape
 from shapely.validation import explain_validity
 
 _M_PER_DEG_LAT = 110_574.0
@@ -34,16 +36,31 @@ class ZoneShape:
     lat0: float
     lon0: float
     polygon: Any = None  # shapely geometry in local metres
+    boundary: Any = None  # its boundary, prepared
     radius_m: float = 0.0
 
     def signed_distance(self, lat: float, lon: float) -> float:
         """Metres from the zone's edge: negative inside, positive outside."""
+        return float(self.signed_distances(np.array([lat]), np.array([lon]))[0])
+
+    def signed_distances(self, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
+        """The signed distance of each (lat, lon) pair, in metres."""
         if self.kind == "circle":
-            return geodesic((lat, lon), (self.lat0, self.lon0)).meters - self.radius_m
-        x, y = _project(lat, lon, self.lat0, self.lon0)
-        point = Point(x, y)
-        distance = self.polygon.boundary.distance(point)
-        return -distance if self.polygon.contains(point) else distance
+            return haversine_m(lats, lons, self.lat0, self.lon0) - self.radius_m
+        x, y = _project(lats, lons, self.lat0, self.lon0)
+        distance = shapely.distance(self.boundary, shapely.points(x, y))
+        return np.where(shapely.contains_xy(self.polygon, x, y), -distance, distance)
+
+
+EARTH_RADIUS_M = 6_371_008.8
+
+
+def haversine_m(lat1, lon1, lat2, lon2):
+    """Great-circle distance in metres; numpy arrays or scalars."""
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    dp, dl = p2 - p1, np.radians(np.asarray(lon2) - np.asarray(lon1))
+    a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.minimum(a, 1.0)))
 
 
 def validate(geometry: Any) -> dict:
@@ -103,11 +120,13 @@ def _compile(geometry_json: str) -> ZoneShape:
     lat0, lon0 = centroid.y, centroid.x
     kx = _M_PER_DEG_LON_EQUATOR * math.cos(math.radians(lat0))
     local = shapely.transform(parsed, lambda c: (c - [lon0, lat0]) * [kx, _M_PER_DEG_LAT])
+    boundary = local.boundary
     shapely.prepare(local)
-    return ZoneShape("polygon", lat0, lon0, polygon=local)
+    shapely.prepare(boundary)
+    return ZoneShape("polygon", lat0, lon0, polygon=local, boundary=boundary)
 
 
-def _project(lat: float, lon: float, lat0: float, lon0: float) -> tuple[float, float]:
+def _project(lat, lon, lat0: float, lon0: float):
     kx = _M_PER_DEG_LON_EQUATOR * math.cos(math.radians(lat0))
     return (lon - lon0) * kx, (lat - lat0) * _M_PER_DEG_LAT
 

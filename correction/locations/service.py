@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import sqlalchemy as sa
-from geopy.distance import geodesic
 from pydantic import ValidationError
 
 from ..alerts.service import raise_alert
@@ -22,7 +22,7 @@ from ..database import insert_for
 from ..leave.models import LeaveRequest
 from ..people.models import Supervisee
 from ..time import iso_z
-from .geometry import compile_zone
+from .geometry import compile_zone, haversine_m
 from .models import LocationFix, Zone, ZoneEvent, ZoneState
 from .schemas import FixIn
 
@@ -102,28 +102,32 @@ def _check_mock(session, settings, person, fixes, zone, now) -> None:
 
 
 def _check_speed(session, settings, person, fixes, zone, now) -> None:
+    """Alert on movement faster than IMPOSSIBLE_SPEED_KMH even granting both fixes' accuracy."""
+    real = [f for f in fixes if not f.is_mock]
     previous = session.execute(
         sa.select(LocationFix).where(LocationFix.supervisee_id == person.id,
                                      LocationFix.recorded_at < fixes[0].recorded_at,
                                      LocationFix.is_mock.is_(False))
         .order_by(LocationFix.recorded_at.desc()).limit(1)).scalar_one_or_none()
+    chain = ([previous] if previous is not None else []) + real
+    if len(chain) < 2:
+        return
+    lats, lons = np.array([f.lat for f in chain]), np.array([f.lon for f in chain])
+    accuracy = np.array([f.accuracy_m for f in chain])
+    seconds = np.array([(b.recorded_at - a.recorded_at).total_seconds() for a, b in zip(chain, chain[1:])])
+    metres = haversine_m(lats[:-1], lons[:-1], lats[1:], lons[1:])
+    certain = metres - accuracy[:-1] - accuracy[1:]
     limit_mps = settings.IMPOSSIBLE_SPEED_KMH / 3.6
-    for fix in fixes:
-        if fix.is_mock:
-            continue
-        if previous is not None:
-            seconds = (fix.recorded_at - previous.recorded_at).total_seconds()
-            metres = geodesic((previous.lat, previous.lon), (fix.lat, fix.lon)).meters
-            # Give the benefit of both fixes' accuracy before judging the speed.
-            certain = metres - previous.accuracy_m - fix.accuracy_m
-            if seconds > 0 and certain > 0 and certain / seconds > limit_mps:
-                day = fix.recorded_at.astimezone(zone).date().isoformat()
-                raise_alert(session, settings, supervisee_id=person.id, office_id=person.office_id,
-                            type="impossible_movement", subject_key=f"speed:{day}", now=now,
-                            evidence={"from_fix_id": previous.id, "to_fix_id": fix.id,
-                                      "metres": round(metres), "seconds": seconds,
-                                      "implied_kmh": round(metres / seconds * 3.6)})
-        previous = fix
+    with np.errstate(divide="ignore", invalid="ignore"):
+        too_fast = (seconds > 0) & (certain > 0) & (certain / np.where(seconds > 0, seconds, 1) > limit_mps)
+    for i in np.flatnonzero(too_fast):
+        before, fix = chain[i], chain[i + 1]
+        day = fix.recorded_at.astimezone(zone).date().isoformat()
+        raise_alert(session, settings, supervisee_id=person.id, office_id=person.office_id,
+                    type="impossible_movement", subject_key=f"speed:{day}", now=now,
+                    evidence={"from_fix_id": before.id, "to_fix_id": fix.id, "metres": round(float(metres[i])),
+                              "seconds": float(seconds[i]),
+                              "implied_kmh": round(float(metres[i]) / float(seconds[i]) * 3.6)})
 
 
 @dataclass
@@ -149,23 +153,22 @@ def active_zones(session, person_id: int) -> list[_ActiveZone]:
     return [_ActiveZone(z.id, z.kind, z.name, compile_zone(z.geometry), start, end) for z, start, end in rows]
 
 
-def observe(zones: list[_ActiveZone], zone_key: str, lat: float, lon: float, accuracy: float,
-            at: datetime) -> tuple[str | None, float | None]:
-    """Return inside/outside (None when the accuracy leaves it open) and the signed distance."""
+def observations(zones: list[_ActiveZone], zone_key: str, fixes) -> list[tuple[str | None, float | None]]:
+    """For each fix: inside/outside (None when its accuracy leaves it open) and the signed distance."""
+    lats, lons = np.array([f.lat for f in fixes]), np.array([f.lon for f in fixes])
+    accuracy = np.array([f.accuracy_m for f in fixes])
     if zone_key == PERMITTED:
-        distances = [z.shape.signed_distance(lat, lon) for z in zones
-                     if z.kind == "permitted" and z.applies(at)]
-        if not distances:
-            return None, None
-        nearest = min(distances)
+        permitted = [z for z in zones if z.kind == "permitted"]
+        if not permitted:
+            return [(None, None)] * len(fixes)
+        # A zone that does not apply at a fix's time (a leave destination) counts as infinitely far.
+        nearest = np.min([np.where([z.applies(f.recorded_at) for f in fixes],
+                                   z.shape.signed_distances(lats, lons), np.inf) for z in permitted], axis=0)
     else:
         zone_id = int(zone_key.split(":")[1])
-        nearest = next(z.shape.signed_distance(lat, lon) for z in zones if z.id == zone_id)
-    if nearest > accuracy:
-        return "outside", nearest
-    if nearest < -accuracy:
-        return "inside", nearest
-    return None, nearest
+        nearest = next(z.shape.signed_distances(lats, lons) for z in zones if z.id == zone_id)
+    seen = np.where(nearest > accuracy, "outside", np.where(nearest < -accuracy, "inside", ""))
+    return [(s or None, None if not np.isfinite(d) else float(d)) for s, d in zip(seen.tolist(), nearest)]
 
 
 def _check_zones(session, settings, person, fixes, now) -> None:
@@ -181,13 +184,14 @@ def _check_zones(session, settings, person, fixes, now) -> None:
         if state is None:
             state = ZoneState(supervisee_id=person.id, zone_key=key, candidate_count=0, episode=0)
             session.add(state)
-        for fix in fixes:
-            if state.last_fix_at is not None and fix.recorded_at <= state.last_fix_at:
-                continue
-            state.last_fix_at = fix.recorded_at
-            if fix.is_mock:
-                continue
-            seen, distance = observe(zones, key, fix.lat, fix.lon, fix.accuracy_m, fix.recorded_at)
+        fresh = [f for f in fixes if state.last_fix_at is None or f.recorded_at > state.last_fix_at]
+        if not fresh:
+            continue
+        state.last_fix_at = fresh[-1].recorded_at
+        fresh = [f for f in fresh if not f.is_mock]
+        if not fresh:
+            continue
+        for fix, (seen, distance) in zip(fresh, observations(zones, key, fresh)):
             if seen is not None:
                 _advance(session, settings, person, zones, state, seen, fix, distance, now)
 

@@ -32,9 +32,12 @@ seed: migrate
 	$(BIN)/flask seed demo --json instance/demo-logins.json
 
 ## run: install, migrate the embedded database, seed the demo if empty, serve on $(HOST):$(PORT)
+## together with the scheduler (one process; stopping make stops both)
 run: seed
 	@echo "API:  http://$(HOST):$(PORT)/api/v1/health   docs: http://$(HOST):$(PORT)/api/v1/docs"
 	@echo "Demo logins: instance/demo-logins.json"
+	$(BIN)/flask jobs run & scheduler=$$!; \
+	trap 'kill $$scheduler 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --access-logfile - wsgi:app
 
 ## test: the whole suite on SQLite, then on PostgreSQL at $(TEST_DATABASE_URL)

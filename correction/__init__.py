@@ -54,6 +54,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
 
 def _register_blueprints(app: Flask) -> None:
+    from jobs.api import bp as jobs_bp
+
+    from .alerts.api import bp as alerts_bp
     from .audit.api import bp as audit_bp
     from .auth.api import bp as auth_bp
     from .checkins.api import bp as checkins_bp
@@ -66,7 +69,7 @@ def _register_blueprints(app: Flask) -> None:
     from .timeline.api import bp as timeline_bp
 
     for bp in (health_bp, docs_bp, auth_bp, people_bp, audit_bp, notifications_bp, checkins_bp,
-               timeline_bp, locations_bp, leave_bp):
+               timeline_bp, locations_bp, leave_bp, alerts_bp, jobs_bp):
         app.register_blueprint(bp, url_prefix=API_PREFIX)
     if app.config["SETTINGS"].BENCHMARK_ENDPOINTS:
         from .bench import bp as bench_bp
@@ -87,9 +90,12 @@ def _register_request_hooks(app: Flask) -> None:
 
 
 def _register_cli(app: Flask) -> None:
+    from jobs.cli import jobs_cli
+
     from .cli import seed_cli
 
     app.cli.add_command(seed_cli)
+    app.cli.add_command(jobs_cli)
 
 
 def _configure_logging(settings: Settings) -> None:

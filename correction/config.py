@@ -82,6 +82,26 @@ class Settings:
     LEAVE_OFFICE_MAX_DAYS: int = 7  # Leave an office officer may approve.
     LEAVE_BUREAU_MAX_DAYS: int = 30  # Leave a bureau supervisor may approve; longer is refused.
 
+    # --- Scheduler, sweeps and the alert queue -------------------------------------------
+    SIGNAL_LOST_HOURS: dict[str, int] = field(default_factory=lambda: {
+        "strict": 2, "normal": 6, "lenient": 24})  # No fix this long while active → 失联 alert.
+    ALERT_ACK_SLA_MINUTES: dict[str, int] = field(default_factory=lambda: {
+        "critical": 15, "high": 60, "medium": 240, "low": 1440})  # Unacknowledged longer → escalated.
+    REMINDER_MINUTES_BEFORE_CLOSE: int = 120  # Remind a supervisee this long before a window closes.
+    SWEEP_FIRST_LOOKBACK_HOURS: int = 48  # How far back the first ever sweep looks for missed windows.
+    SCHEDULER_LOCK_FILE: str = str(INSTANCE_DIR / "scheduler.lock")  # Leader lock on SQLite.
+    SCHEDULER_LOCK_KEY: int = 0x636F7272  # PostgreSQL advisory lock key of the scheduler leader.
+    SCHEDULER_STANDBY_POLL_SECONDS: float = 2.0  # How often a standby tries to become leader.
+    SCHEDULER_MISFIRE_GRACE_SECONDS: int = 300  # A run this late still happens (once, coalesced).
+    LADDER_ADMONITION_MAX_DAYS: int = 10  # Out of contact up to this: suggest 训诫 (admonition).
+    LADDER_WARNING_MAX_DAYS: int = 30  # Beyond admonition up to this: 警告; longer: revocation request.
+    SANCTION_ARTICLES: dict[str, str] = field(default_factory=lambda: {
+        "commendation": "《社区矫正法》第二十八条；《社区矫正法实施办法》第三十三条",
+        "admonition": "《社区矫正法》第二十八条；《社区矫正法实施办法》第三十四条",
+        "warning": "《社区矫正法》第二十八条；《社区矫正法实施办法》第三十五条",
+        "revocation_requested": "《社区矫正法》第二十八条、第四十六条、第四十八条、第四十九条",
+    })  # Legal basis recorded with each sanction outcome.
+
     # --- API ---------------------------------------------------------------------------
     PAGE_SIZE_DEFAULT: int = 50  # Items per page when ?limit= is absent.
     PAGE_SIZE_MAX: int = 200  # Largest ?limit= accepted.

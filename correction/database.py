@@ -66,3 +66,18 @@ def insert_for(session) -> Any:
     else:
         from sqlalchemy.dialects.sqlite import insert
     return insert
+
+
+def json_object(session, **pairs) -> Any:
+    """Return a SQL expression building a JSON object, for set-based INSERT ... SELECT."""
+    args = [item for key, value in pairs.items() for item in (sa.literal(key), value)]
+    if session.get_bind().dialect.name == "postgresql":
+        return sa.cast(sa.func.json_build_object(*args), JSONB)
+    return sa.func.json_object(*args)
+
+
+def iso_utc_text(session, column) -> Any:
+    """Return a SQL expression formatting a UTC timestamp column as ISO 8601 with Z."""
+    if session.get_bind().dialect.name == "postgresql":
+        return sa.func.to_char(sa.func.timezone("UTC", column), 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+    return sa.func.strftime("%Y-%m-%dT%H:%M:%SZ", column)

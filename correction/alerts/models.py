@@ -55,3 +55,22 @@ class Alert(db.Model):
                                                         length=30))
     note: Mapped[str | None] = mapped_column(sa.Text)
     escalated_at: Mapped[datetime | None]
+    article: Mapped[str | None] = mapped_column(sa.String(200))
+    explanation: Mapped[str | None] = mapped_column(sa.Text)
+    explained_at: Mapped[datetime | None]
+
+
+class MissedWindow(db.Model):
+    """A check-in window that closed unsatisfied — recorded once, forever, whatever the alert's fate."""
+
+    __tablename__ = "missed_windows"
+    __table_args__ = (sa.UniqueConstraint("supervisee_id", "window_key", name="uq_missed_windows_window"),
+                      sa.Index("ix_missed_windows_closes_at", "closes_at"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    supervisee_id: Mapped[int] = mapped_column(sa.ForeignKey("supervisees.id"))
+    office_id: Mapped[int] = mapped_column(sa.ForeignKey("offices.id"))
+    kind: Mapped[str] = mapped_column(sa.String(10))
+    window_key: Mapped[str] = mapped_column(sa.String(40))
+    closes_at: Mapped[datetime]
+    detected_at: Mapped[datetime]
+    alerted: Mapped[bool] = mapped_column(default=False)

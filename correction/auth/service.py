@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 
 from ..alerts.service import raise_alert
+from ..database import insert_for
 from ..errors import Forbidden, Locked, Unauthorized
 from ..people.models import Device, Office, Officer, Supervisee
 from ..security import hash_token, new_token, verify_password
@@ -68,14 +69,8 @@ def login_supervisee(session, settings, hasher: PasswordHasher, *, phone: str, p
     if person.status != "active":
         raise Forbidden("Supervision has ended for this account.", code="supervision_ended")
     _clear_failures(session, Supervisee, person.id)
-    device = session.execute(
-        sa.select(Device).where(Device.supervisee_id == person.id, Device.active)
-    ).scalar_one_or_none()
-    if device is None:
-        device = Device(supervisee_id=person.id, device_id=device_id, active=True, bound_at=now)
-        session.add(device)
-        session.flush()
-    elif not hmac.compare_digest(device.device_id.encode(), device_id.encode()):
+    device = _bind_first_device(session, person.id, device_id, now)
+    if not hmac.compare_digest(device.device_id.encode(), device_id.encode()):
         raise Forbidden("This phone is not the one bound to the account; ask your officer.",
                         code="device_not_bound",
                         keep=[_report_device_change(person, device, device_id, settings, now)])
@@ -84,6 +79,26 @@ def login_supervisee(session, settings, hasher: PasswordHasher, *, phone: str, p
     session.add(AuthToken(token_hash=token_hash, supervisee_id=person.id, device_id=device.id,
                           created_at=now, expires_at=expires_at, last_used_at=now))
     return LoginResult(token, expires_at, person)
+
+
+def _bind_first_device(session, supervisee_id: int, device_id: str, now: datetime) -> Device:
+    """Return the supervisee's active device, binding ``device_id`` if there is none yet.
+
+    Two first logins may race: the partial unique index lets one insert win and the other
+    then reads the winner's device, so the loser is judged against it (same phone: accepted,
+    another phone: refused and reported) instead of failing with a conflict.
+    """
+    active = sa.select(Device).where(Device.supervisee_id == supervisee_id, Device.active)
+    device = session.execute(active).scalar_one_or_none()
+    if device is not None:
+        return device
+    insert = insert_for(session)
+    session.execute(
+        insert(Device)
+        .values(supervisee_id=supervisee_id, device_id=device_id, active=True, bound_at=now)
+        .on_conflict_do_nothing(index_elements=["supervisee_id"], index_where=sa.text("active"))
+    )
+    return session.execute(active).scalar_one()
 
 
 def resolve_token(session, settings, raw_token: str, now: datetime) -> Principal:

@@ -45,7 +45,7 @@ SOURCES: tuple[Source, ...] = (
            ("requested_by", "due_at", "status", "answered_at", "note")),
     Source("alert", Alert, "raised_at",
            ("type", "severity", "status", "subject_key", "outcome", "note", "acknowledged_at",
-            "resolved_at", "evidence")),
+            "resolved_at", "evidence", "article", "explanation", "escalated_at")),
     Source("zone_event", ZoneEvent, "at", ("zone_key", "event", "lat", "lon", "accuracy_m")),
     Source("leave", LeaveRequest, "created_at",
            ("destination_name", "start_at", "end_at", "days", "status", "decided_by", "decided_at",

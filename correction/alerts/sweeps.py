@@ -1,0 +1,153 @@
+"""Sweeps the scheduler runs: set-based, idempotent, catching up from stored watermarks.
+
+Each takes (session, settings, now), flushes, and returns how many rows it touched; the
+job runner commits. Re-running any of them, or running two at once, never duplicates an
+alert: misses are recorded once in ``missed_windows`` and alerts are guarded by their
+partial unique index.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from ..checkins.models import SpotCheck
+from ..checkins.windows_sql import closings_between
+from ..database import insert_for, iso_utc_text, json_object
+from ..leave.models import LeaveRequest
+from ..locations.models import LocationFix
+from ..notifications.models import Notification
+from ..people.models import Supervisee
+from ..scheduler_state import advance_watermark, watermark
+from ..time import TZDateTime
+from .models import Alert, MissedWindow
+
+_UNRESOLVED = sa.text("status <> 'resolved'")
+_ALERT_COLUMNS = ["supervisee_id", "office_id", "type", "severity", "subject_key", "evidence", "status",
+                  "raised_at"]
+
+
+def _at(value: datetime):
+    return sa.literal(value, TZDateTime())
+
+
+def _never_alerted(type_: str, supervisee_id, subject_key):
+    """No alert of this type and subject ever, resolved or not: one episode, one alert."""
+    return ~sa.exists().where(Alert.supervisee_id == supervisee_id, Alert.type == type_,
+                              Alert.subject_key == subject_key)
+
+
+def _insert_alerts(session, select: sa.Select) -> int:
+    insert = insert_for(session)
+    stmt = insert(Alert).from_select(_ALERT_COLUMNS, select).on_conflict_do_nothing(
+        index_elements=["supervisee_id", "type", "subject_key"], index_where=_UNRESOLVED)
+    return _count(session, stmt.returning(Alert.id))
+
+
+def _count(session, stmt) -> int:
+    """Rows an INSERT ... SELECT ... RETURNING wrote (rowcount is not reliable for it everywhere)."""
+    return len(session.execute(stmt).all())
+
+
+def sweep_missed_checkins(session, settings, now: datetime) -> int:
+    """Record every window that closed unsatisfied since the watermark, and alert on each once."""
+    since = watermark(session, "missed_checkins",
+                      now - timedelta(hours=settings.SWEEP_FIRST_LOOKBACK_HOURS))
+    insert = insert_for(session)
+    recorded = 0
+    for closing in closings_between(settings, since, now):
+        select = sa.select(Supervisee.id, Supervisee.office_id, sa.literal(closing.kind), closing.key_expr(),
+                           _at(closing.closes_at), _at(now), sa.false()
+                           ).where(closing.population(), closing.unsatisfied())
+        stmt = insert(MissedWindow).from_select(
+            ["supervisee_id", "office_id", "kind", "window_key", "closes_at", "detected_at", "alerted"], select
+        ).on_conflict_do_nothing(index_elements=["supervisee_id", "window_key"])
+        recorded += _count(session, stmt.returning(MissedWindow.id))
+    _insert_alerts(session, sa.select(
+        MissedWindow.supervisee_id, MissedWindow.office_id, sa.literal("missed_checkin"),
+        sa.literal(settings.ALERT_SEVERITY["missed_checkin"]), MissedWindow.window_key,
+        json_object(session, window_key=MissedWindow.window_key, kind=MissedWindow.kind,
+                    closes_at=iso_utc_text(session, MissedWindow.closes_at)),
+        sa.literal("open"), _at(now)).where(MissedWindow.alerted.is_(False)))
+    session.execute(sa.update(MissedWindow).where(MissedWindow.alerted.is_(False)).values(alerted=True))
+    advance_watermark(session, "missed_checkins", now)
+    return recorded
+
+
+def sweep_missed_spot_checks(session, settings, now: datetime) -> int:
+    """Alert on spot checks whose time ran out unanswered, and mark them missed."""
+    overdue = sa.and_(SpotCheck.status == "pending", SpotCheck.due_at <= now)
+    _insert_alerts(session, sa.select(
+        SpotCheck.supervisee_id, SpotCheck.office_id, sa.literal("missed_spot_check"),
+        sa.literal(settings.ALERT_SEVERITY["missed_spot_check"]),
+        sa.literal("spot:") + sa.cast(SpotCheck.id, sa.String),
+        json_object(session, spot_check_id=SpotCheck.id, due_at=iso_utc_text(session, SpotCheck.due_at)),
+        sa.literal("open"), _at(now)).where(overdue))
+    return session.execute(sa.update(SpotCheck).where(overdue).values(status="missed")).rowcount
+
+
+def sweep_signal_lost(session, settings, now: datetime) -> int:
+    """Alert (失联) on active supervisees with no fix for their level's limit, unless on leave."""
+    last_fix_at = (sa.select(sa.func.max(LocationFix.recorded_at))
+                   .where(LocationFix.supervisee_id == Supervisee.id).scalar_subquery())
+    last_fix_id = (sa.select(sa.func.max(LocationFix.id))
+                   .where(LocationFix.supervisee_id == Supervisee.id).scalar_subquery())
+    cutoff = sa.case({level: _at(now - timedelta(hours=hours))
+                      for level, hours in settings.SIGNAL_LOST_HOURS.items()}, value=Supervisee.level)
+    on_leave = sa.exists().where(LeaveRequest.supervisee_id == Supervisee.id, LeaveRequest.status == "approved",
+                                 LeaveRequest.start_at <= now, LeaveRequest.end_at >= now)
+    silent_since = sa.func.coalesce(last_fix_at, Supervisee.created_at)
+    subject = sa.literal("signal:") + sa.func.coalesce(sa.cast(last_fix_id, sa.String), "never")
+    return _insert_alerts(session, sa.select(
+        Supervisee.id, Supervisee.office_id, sa.literal("signal_lost"),
+        sa.literal(settings.ALERT_SEVERITY["signal_lost"]), subject,
+        json_object(session, last_fix_at=iso_utc_text(session, last_fix_at),
+                    silent_since=iso_utc_text(session, silent_since), level=Supervisee.level),
+        sa.literal("open"), _at(now)
+    ).where(Supervisee.status == "active", Supervisee.supervision_start <= now.date(),
+            silent_since < cutoff, ~on_leave, _never_alerted("signal_lost", Supervisee.id, subject)))
+
+
+def sweep_leave_overdue(session, settings, now: datetime) -> int:
+    """Alert on approved leave whose end has passed without a return check-in (销假)."""
+    subject = sa.literal("leave:") + sa.cast(LeaveRequest.id, sa.String)
+    return _insert_alerts(session, sa.select(
+        LeaveRequest.supervisee_id, LeaveRequest.office_id, sa.literal("leave_overdue"),
+        sa.literal(settings.ALERT_SEVERITY["leave_overdue"]), subject,
+        json_object(session, leave_request_id=LeaveRequest.id, end_at=iso_utc_text(session, LeaveRequest.end_at),
+                    destination=LeaveRequest.destination_name),
+        sa.literal("open"), _at(now)).where(LeaveRequest.status == "approved", LeaveRequest.end_at < now,
+                                            _never_alerted("leave_overdue", LeaveRequest.supervisee_id, subject)))
+
+
+def escalate_unacknowledged(session, settings, now: datetime) -> int:
+    """Escalate open alerts nobody acknowledged within their severity's SLA to the bureau."""
+    deadline = sa.case({severity: _at(now - timedelta(minutes=minutes))
+                        for severity, minutes in settings.ALERT_ACK_SLA_MINUTES.items()}, value=Alert.severity)
+    return session.execute(sa.update(Alert).where(
+        Alert.status == "open", Alert.escalated_at.is_(None), Alert.raised_at < deadline
+    ).values(escalated_at=now)).rowcount
+
+
+def send_window_reminders(session, settings, now: datetime) -> int:
+    """Remind supervisees whose window closes soon and is still unsatisfied (once per window)."""
+    lead = timedelta(minutes=settings.REMINDER_MINUTES_BEFORE_CLOSE)
+    since = watermark(session, "reminders", now - lead)
+    insert = insert_for(session)
+    sent = 0
+    for closing in closings_between(settings, since, now, offset=-lead):
+        if closing.closes_at <= now:
+            continue
+        key = closing.key_expr()
+        select = sa.select(
+            Supervisee.id, sa.literal("reminder"), sa.literal("签到提醒 Check-in reminder"),
+            sa.literal(f"Your {closing.kind} check-in closes at {settings.CHECKIN_WINDOW_CLOSES} today."),
+            json_object(session, window_key=key, kind=sa.literal(closing.kind)),
+            sa.literal("reminder:") + sa.cast(Supervisee.id, sa.String) + sa.literal(":") + key, _at(now)
+        ).where(closing.population(), closing.unsatisfied())
+        stmt = insert(Notification).from_select(
+            ["supervisee_id", "kind", "title", "body", "data", "dedupe_key", "created_at"], select
+        ).on_conflict_do_nothing(index_elements=["dedupe_key"])
+        sent += _count(session, stmt.returning(Notification.id))
+    advance_watermark(session, "reminders", now)
+    return sent

@@ -1,0 +1,48 @@
+"""What the scheduler remembers: each run of each job, and the sweeps' watermarks."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .database import db
+
+
+class JobRun(db.Model):
+    """One run of one job: when, how long, how many rows it touched, and any error."""
+
+    __tablename__ = "job_runs"
+    __table_args__ = (sa.Index("ix_job_runs_job_id_id", "job_id", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[str] = mapped_column(sa.String(40))
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime]
+    duration_ms: Mapped[int]
+    rows: Mapped[int | None]
+    ok: Mapped[bool]
+    error: Mapped[str | None] = mapped_column(sa.String(500))
+    host: Mapped[str | None] = mapped_column(sa.String(100))
+
+
+class Watermark(db.Model):
+    """How far a catching-up sweep has looked: it resumes from here after any downtime."""
+
+    __tablename__ = "watermarks"
+    job_id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    reached: Mapped[datetime]
+
+
+def watermark(session, job_id: str, default: datetime) -> datetime:
+    """Return how far ``job_id`` has looked, or ``default`` the first time."""
+    row = session.get(Watermark, job_id)
+    return row.reached if row is not None else default
+
+
+def advance_watermark(session, job_id: str, reached: datetime) -> None:
+    """Record that ``job_id`` has looked up to ``reached`` (never moves backwards)."""
+    row = session.get(Watermark, job_id, with_for_update=True)
+    if row is None:
+        session.add(Watermark(job_id=job_id, reached=reached))
+    elif reached > row.reached:
+        row.reached = reached

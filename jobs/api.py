@@ -1,0 +1,74 @@
+"""GET /jobs: each job's last run and next run, for supervisors."""
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Literal
+
+import sqlalchemy as sa
+from apscheduler.triggers.interval import IntervalTrigger
+from flask import current_app
+
+from correction.api import ApiBlueprint
+from correction.database import db
+from correction.scheduler_state import JobRun
+from correction.schemas import Output, UtcDateTime
+from correction.time import now
+
+from .schedule import schedule
+
+bp = ApiBlueprint("jobs", __name__)
+
+
+class LastRun(Output):
+    started_at: UtcDateTime
+    duration_ms: int
+    rows: int | None
+    outcome: Literal["ok", "error"]
+    error: str | None
+    host: str | None
+
+
+class JobOut(Output):
+    id: str
+    description: str
+    trigger: str
+    next_run_at: UtcDateTime | None
+    last_run: LastRun | None
+    last_error_at: UtcDateTime | None
+    failures_last_24h: int
+
+
+class JobList(Output):
+    items: list[JobOut]
+
+
+@bp.operation("GET", "/jobs", summary="The scheduler's jobs: last run, next run, errors",
+              response=JobList, auth="supervisor")
+def list_jobs():
+    at = now()
+    specs = schedule(current_app.config["SETTINGS"])
+    latest = sa.select(JobRun.job_id, sa.func.max(JobRun.id).label("id")).group_by(JobRun.job_id).subquery()
+    runs = {r.job_id: r for r in db.session.execute(sa.select(JobRun).join(latest, JobRun.id == latest.c.id)).scalars()}
+    errors = dict(db.session.execute(sa.select(JobRun.job_id, sa.func.max(JobRun.started_at))
+                                     .where(JobRun.ok.is_(False)).group_by(JobRun.job_id)).all())
+    failures = dict(db.session.execute(sa.select(JobRun.job_id, sa.func.count())
+                                       .where(JobRun.ok.is_(False), JobRun.started_at >= at - timedelta(days=1))
+                                       .group_by(JobRun.job_id)).all())
+    items = []
+    for spec in specs:
+        run = runs.get(spec.id)
+        items.append({
+            "id": spec.id, "description": spec.description, "trigger": str(spec.trigger),
+            "next_run_at": _next_run(spec, run, at),
+            "last_run": None if run is None else {
+                "started_at": run.started_at, "duration_ms": run.duration_ms, "rows": run.rows,
+                "outcome": "ok" if run.ok else "error", "error": run.error, "host": run.host},
+            "last_error_at": errors.get(spec.id), "failures_last_24h": failures.get(spec.id, 0)})
+    return {"items": items}
+
+
+def _next_run(spec, last_run: JobRun | None, at):
+    """When the job runs next: an interval after its last run (in the past means overdue)."""
+    if isinstance(spec.trigger, IntervalTrigger):
+        return (last_run.started_at if last_run else at) + spec.trigger.interval
+    return spec.trigger.get_next_fire_time(None, at)

@@ -1,0 +1,13 @@
+"""Thin job functions: each calls one service with (session, settings, now) and returns rows touched."""
+from __future__ import annotations
+
+from correction.alerts import sweeps
+from correction.locations.service import purge_expired_fixes
+
+missed_checkins = sweeps.sweep_missed_checkins
+missed_spot_checks = sweeps.sweep_missed_spot_checks
+signal_lost = sweeps.sweep_signal_lost
+leave_overdue = sweeps.sweep_leave_overdue
+escalate_alerts = sweeps.escalate_unacknowledged
+window_reminders = sweeps.send_window_reminders
+purge_location_fixes = purge_expired_fixes

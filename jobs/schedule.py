@@ -1,0 +1,40 @@
+"""The schedule, as data: which function runs on which trigger."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from . import functions
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    id: str
+    function: Callable
+    trigger: BaseTrigger
+    description: str
+
+
+def schedule(settings) -> list[JobSpec]:
+    """Return the jobs to run; cron times are local (LOCAL_TIMEZONE)."""
+    zone = settings.LOCAL_TIMEZONE
+    return [
+        JobSpec("missed_checkins", functions.missed_checkins, IntervalTrigger(minutes=1),
+                "flag check-in windows that closed unsatisfied"),
+        JobSpec("missed_spot_checks", functions.missed_spot_checks, IntervalTrigger(minutes=1),
+                "flag spot checks not answered in time"),
+        JobSpec("signal_lost", functions.signal_lost, IntervalTrigger(minutes=5),
+                "flag supervisees with no location fix for too long (失联)"),
+        JobSpec("leave_overdue", functions.leave_overdue, IntervalTrigger(minutes=10),
+                "flag approved leave not closed by its end"),
+        JobSpec("escalate_alerts", functions.escalate_alerts, IntervalTrigger(minutes=1),
+                "escalate alerts not acknowledged within their SLA"),
+        JobSpec("window_reminders", functions.window_reminders, IntervalTrigger(minutes=5),
+                "remind supervisees before an unsatisfied window closes"),
+        JobSpec("purge_location_fixes", functions.purge_location_fixes, CronTrigger(hour=3, minute=30, timezone=zone),
+                "delete location fixes past the retention period"),
+    ]

@@ -65,7 +65,9 @@ class MissedWindow(db.Model):
 
     __tablename__ = "missed_windows"
     __table_args__ = (sa.UniqueConstraint("supervisee_id", "window_key", name="uq_missed_windows_window"),
-                      sa.Index("ix_missed_windows_closes_at", "closes_at"))
+                      sa.Index("ix_missed_windows_closes_at", "closes_at"),
+                      sa.Index("ix_missed_windows_unalerted", "id", sqlite_where=sa.text("NOT alerted"),
+                               postgresql_where=sa.text("NOT alerted")))
     id: Mapped[int] = mapped_column(primary_key=True)
     supervisee_id: Mapped[int] = mapped_column(sa.ForeignKey("supervisees.id"))
     office_id: Mapped[int] = mapped_column(sa.ForeignKey("offices.id"))

@@ -19,7 +19,7 @@ from ..locations.models import LocationFix
 from ..notifications.models import Notification
 from ..people.models import Supervisee
 from ..scheduler_state import advance_watermark, watermark
-from ..time import TZDateTime
+from ..time import TZDateTime, iso_z
 from .models import Alert, MissedWindow
 
 _UNRESOLVED = sa.text("status <> 'resolved'")
@@ -41,35 +41,52 @@ def _insert_alerts(session, select: sa.Select) -> int:
     insert = insert_for(session)
     stmt = insert(Alert).from_select(_ALERT_COLUMNS, select).on_conflict_do_nothing(
         index_elements=["supervisee_id", "type", "subject_key"], index_where=_UNRESOLVED)
-    return _count(session, stmt.returning(Alert.id))
+    return _rowcount(session, stmt)
 
 
-def _count(session, stmt) -> int:
-    """Rows an INSERT ... SELECT ... RETURNING wrote (rowcount is not reliable for it everywhere)."""
-    return len(session.execute(stmt).all())
+def _rowcount(session, stmt) -> int:
+    return session.execute(stmt, execution_options={"preserve_rowcount": True}).rowcount
 
 
 def sweep_missed_checkins(session, settings, now: datetime) -> int:
-    """Record every window that closed unsatisfied since the watermark, and alert on each once."""
+    """Record every window that closed unsatisfied since the watermark, and alert on each once.
+
+    One statement per closing moment covers every supervisee and kind. On PostgreSQL the miss
+    and its alert are written by one data-modifying CTE; SQLite, which has none, records the
+    misses and then alerts on those not yet alerted. Returns the misses recorded.
+    """
     since = watermark(session, "missed_checkins",
                       now - timedelta(hours=settings.SWEEP_FIRST_LOOKBACK_HOURS))
+    postgres = session.get_bind().dialect.name == "postgresql"
     insert = insert_for(session)
+    severity = sa.literal(settings.ALERT_SEVERITY["missed_checkin"])
     recorded = 0
     for closing in closings_between(settings, since, now):
-        select = sa.select(Supervisee.id, Supervisee.office_id, sa.literal(closing.kind), closing.key_expr(),
-                           _at(closing.closes_at), _at(now), sa.false()
-                           ).where(closing.population(), closing.unsatisfied())
-        stmt = insert(MissedWindow).from_select(
-            ["supervisee_id", "office_id", "kind", "window_key", "closes_at", "detected_at", "alerted"], select
+        w = closing.table()
+        misses = insert(MissedWindow).from_select(
+            ["supervisee_id", "office_id", "kind", "window_key", "closes_at", "detected_at", "alerted"],
+            sa.select(Supervisee.id, Supervisee.office_id, w.c.kind, w.c.key, _at(closing.closes_at), _at(now),
+                      sa.literal(postgres)).select_from(Supervisee).join(w, sa.true()).where(closing.due(w))
         ).on_conflict_do_nothing(index_elements=["supervisee_id", "window_key"])
-        recorded += _count(session, stmt.returning(MissedWindow.id))
-    _insert_alerts(session, sa.select(
-        MissedWindow.supervisee_id, MissedWindow.office_id, sa.literal("missed_checkin"),
-        sa.literal(settings.ALERT_SEVERITY["missed_checkin"]), MissedWindow.window_key,
-        json_object(session, window_key=MissedWindow.window_key, kind=MissedWindow.kind,
-                    closes_at=iso_utc_text(session, MissedWindow.closes_at)),
-        sa.literal("open"), _at(now)).where(MissedWindow.alerted.is_(False)))
-    session.execute(sa.update(MissedWindow).where(MissedWindow.alerted.is_(False)).values(alerted=True))
+        if not postgres:
+            recorded += _rowcount(session, misses)
+            continue
+        new = misses.returning(MissedWindow.supervisee_id, MissedWindow.office_id, MissedWindow.kind,
+                               MissedWindow.window_key).cte("misses")
+        recorded += _insert_alerts(session, sa.select(
+            new.c.supervisee_id, new.c.office_id, sa.literal("missed_checkin"), severity, new.c.window_key,
+            json_object(session, window_key=new.c.window_key, kind=new.c.kind,
+                        closes_at=sa.literal(iso_z(closing.closes_at))),
+            sa.literal("open"), _at(now)))
+    if not postgres:
+        unalerted = MissedWindow.alerted.is_(False)
+        _insert_alerts(session, sa.select(
+            MissedWindow.supervisee_id, MissedWindow.office_id, sa.literal("missed_checkin"), severity,
+            MissedWindow.window_key,
+            json_object(session, window_key=MissedWindow.window_key, kind=MissedWindow.kind,
+                        closes_at=iso_utc_text(session, MissedWindow.closes_at)),
+            sa.literal("open"), _at(now)).where(unalerted))
+        session.execute(sa.update(MissedWindow).where(unalerted).values(alerted=True))
     advance_watermark(session, "missed_checkins", now)
     return recorded
 
@@ -83,7 +100,7 @@ def sweep_missed_spot_checks(session, settings, now: datetime) -> int:
         sa.literal("spot:") + sa.cast(SpotCheck.id, sa.String),
         json_object(session, spot_check_id=SpotCheck.id, due_at=iso_utc_text(session, SpotCheck.due_at)),
         sa.literal("open"), _at(now)).where(overdue))
-    return session.execute(sa.update(SpotCheck).where(overdue).values(status="missed")).rowcount
+    return _rowcount(session, sa.update(SpotCheck).where(overdue).values(status="missed"))
 
 
 def sweep_signal_lost(session, settings, now: datetime) -> int:
@@ -124,9 +141,9 @@ def escalate_unacknowledged(session, settings, now: datetime) -> int:
     """Escalate open alerts nobody acknowledged within their severity's SLA to the bureau."""
     deadline = sa.case({severity: _at(now - timedelta(minutes=minutes))
                         for severity, minutes in settings.ALERT_ACK_SLA_MINUTES.items()}, value=Alert.severity)
-    return session.execute(sa.update(Alert).where(
+    return _rowcount(session, sa.update(Alert).where(
         Alert.status == "open", Alert.escalated_at.is_(None), Alert.raised_at < deadline
-    ).values(escalated_at=now)).rowcount
+    ).values(escalated_at=now))
 
 
 def send_window_reminders(session, settings, now: datetime) -> int:
@@ -138,16 +155,16 @@ def send_window_reminders(session, settings, now: datetime) -> int:
     for closing in closings_between(settings, since, now, offset=-lead):
         if closing.closes_at <= now:
             continue
-        key = closing.key_expr()
+        w = closing.table()
         select = sa.select(
             Supervisee.id, sa.literal("reminder"), sa.literal("签到提醒 Check-in reminder"),
-            sa.literal(f"Your {closing.kind} check-in closes at {settings.CHECKIN_WINDOW_CLOSES} today."),
-            json_object(session, window_key=key, kind=sa.literal(closing.kind)),
-            sa.literal("reminder:") + sa.cast(Supervisee.id, sa.String) + sa.literal(":") + key, _at(now)
-        ).where(closing.population(), closing.unsatisfied())
+            sa.literal(f"A check-in closes at {settings.CHECKIN_WINDOW_CLOSES} today."),
+            json_object(session, window_key=w.c.key, kind=w.c.kind),
+            sa.literal("reminder:") + sa.cast(Supervisee.id, sa.String) + sa.literal(":") + w.c.key, _at(now)
+        ).select_from(Supervisee).join(w, sa.true()).where(closing.due(w))
         stmt = insert(Notification).from_select(
             ["supervisee_id", "kind", "title", "body", "data", "dedupe_key", "created_at"], select
         ).on_conflict_do_nothing(index_elements=["dedupe_key"])
-        sent += _count(session, stmt.returning(Notification.id))
+        sent += _rowcount(session, stmt)
     advance_watermark(session, "reminders", now)
     return sent

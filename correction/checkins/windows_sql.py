@@ -19,30 +19,37 @@ from .windows import WINDOW_KINDS, _clock_time, cadence_for, period_of
 
 @dataclass(frozen=True)
 class Closing:
-    """Windows of one kind that close at ``closes_at`` (20:00 local on ``day`` by default)."""
+    """The windows, of every kind and level, that close at ``closes_at`` (20:00 local on ``day``).
 
-    kind: str
+    ``rows`` holds (kind, level, window key, whether the level's period ends on ``day``). A
+    window also closes on ``day`` when the supervision ends that day, whatever the period.
+    """
+
     day: date
     closes_at: datetime
-    keys: dict[str, str]  # level -> window key of the period containing ``day``
-    ending_levels: tuple[str, ...]  # levels whose period ends on ``day``
+    rows: tuple[tuple[str, str, str, bool], ...]
 
-    def key_expr(self):
-        return sa.case(self.keys, value=Supervisee.level)
+    def table(self):
+        """The rows as a derived table ``w`` (kind, level, key, ends), to join on the level.
 
-    def population(self):
-        """Active supervisees whose window of this kind closes at this moment."""
+        A UNION ALL of literal rows rather than VALUES: SQLite cannot name VALUES columns.
+        """
+        return sa.union_all(*(
+            sa.select(sa.literal(kind).label("kind"), sa.literal(level).label("level"),
+                      sa.literal(key).label("key"), sa.literal(ends).label("ends"))
+            for kind, level, key, ends in self.rows)).subquery("w")
+
+    def due(self, w):
+        """Supervisees whose window in ``w`` closes now and is still unsatisfied."""
         return sa.and_(
+            Supervisee.level == w.c.level,
             Supervisee.status == "active",
             Supervisee.supervision_start <= self.day,
             Supervisee.created_at < self.closes_at,
-            sa.or_(sa.and_(Supervisee.level.in_(self.ending_levels), Supervisee.supervision_end >= self.day),
-                   Supervisee.supervision_end == self.day))
-
-    def unsatisfied(self):
-        """No accepted check-in in the supervisee's window."""
-        return ~sa.exists().where(Checkin.supervisee_id == Supervisee.id, Checkin.outcome == "accepted",
-                                  Checkin.window_key == self.key_expr())
+            sa.or_(sa.and_(w.c.ends, Supervisee.supervision_end >= self.day),
+                   Supervisee.supervision_end == self.day),
+            ~sa.exists().where(Checkin.supervisee_id == Supervisee.id, Checkin.outcome == "accepted",
+                               Checkin.window_key == w.c.key))
 
 
 def closings_between(settings, start: datetime, end: datetime, *, offset: timedelta = timedelta(0)) -> list[Closing]:
@@ -54,13 +61,11 @@ def closings_between(settings, start: datetime, end: datetime, *, offset: timede
     while day <= (end - offset).astimezone(zone).date() + timedelta(days=1):
         closes_at = datetime.combine(day, closes, tzinfo=zone).astimezone(UTC)
         if start <= closes_at + offset <= end:
+            rows = []
             for kind in WINDOW_KINDS:
-                keys, ending = {}, []
                 for level in LEVELS:
                     first, last = period_of(cadence_for(settings, kind, level), day)
-                    keys[level] = f"{kind}:{first.isoformat()}"
-                    if last == day:
-                        ending.append(level)
-                found.append(Closing(kind, day, closes_at, keys, tuple(ending)))
+                    rows.append((kind, level, f"{kind}:{first.isoformat()}", last == day))
+            found.append(Closing(day, closes_at, tuple(rows)))
         day += timedelta(days=1)
     return found

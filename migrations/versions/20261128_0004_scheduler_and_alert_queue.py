@@ -54,6 +54,8 @@ def upgrade():
     )
     with op.batch_alter_table('missed_windows', schema=None) as batch_op:
         batch_op.create_index('ix_missed_windows_closes_at', ['closes_at'], unique=False)
+        batch_op.create_index('ix_missed_windows_unalerted', ['id'], unique=False,
+                              sqlite_where=sa.text('NOT alerted'), postgresql_where=sa.text('NOT alerted'))
 
     # Plain ADD COLUMN: no SQLite table rebuild that could lose the partial unique index.
     op.add_column('alerts', sa.Column('article', sa.String(length=200), nullable=True))
@@ -71,6 +73,7 @@ def downgrade():
         batch_op.drop_column('article')
 
     with op.batch_alter_table('missed_windows', schema=None) as batch_op:
+        batch_op.drop_index('ix_missed_windows_unalerted')
         batch_op.drop_index('ix_missed_windows_closes_at')
 
     op.drop_table('missed_windows')

@@ -63,13 +63,14 @@ def _register_blueprints(app: Flask) -> None:
     from .health import bp as health_bp
     from .leave.api import bp as leave_bp
     from .locations.api import bp as locations_bp
+    from .mall.api import bp as mall_bp
     from .notifications.api import bp as notifications_bp
     from .openapi import docs_bp
     from .people.api import bp as people_bp
     from .timeline.api import bp as timeline_bp
 
     for bp in (health_bp, docs_bp, auth_bp, people_bp, audit_bp, notifications_bp, checkins_bp,
-               timeline_bp, locations_bp, leave_bp, alerts_bp, jobs_bp):
+               timeline_bp, locations_bp, leave_bp, alerts_bp, jobs_bp, mall_bp):
         app.register_blueprint(bp, url_prefix=API_PREFIX)
     if app.config["SETTINGS"].BENCHMARK_ENDPOINTS:
         from .bench import bp as bench_bp

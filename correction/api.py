@@ -59,6 +59,7 @@ class Operation:
     media_type: str = "application/json"
     errors: tuple[int, ...] = ()
     also: tuple[int, ...] = ()  # other success statuses, answering the same schema
+    headers: tuple[dict, ...] = ()  # request headers to document: OpenAPI parameter objects
 
 
 @dataclass
@@ -86,14 +87,14 @@ class ApiBlueprint(Blueprint):
                   response=None, status: int = 200, auth: str | None = None,
                   audit: str | None = None, audit_target: tuple[str, str] | None = None,
                   media_type: str = "application/json", errors: tuple[int, ...] = (),
-                  also: tuple[int, ...] = ()):
+                  also: tuple[int, ...] = (), headers: tuple[dict, ...] = ()):
         """Register the decorated view as ``method rule`` with its schemas."""
 
         def decorator(view: Callable) -> Callable:
             op = Operation(method=method.upper(), rule=rule, view=view, summary=summary,
                            tags=[self.name], body=body, query=query, response=response,
                            status=status, auth=auth, audit=audit, audit_target=audit_target,
-                           media_type=media_type, errors=errors, also=also)
+                           media_type=media_type, errors=errors, also=also, headers=headers)
             self.operations.append(op)
             self.add_url_rule(rule, endpoint=view.__name__, view_func=_handler(op),
                               methods=[op.method])
@@ -140,6 +141,8 @@ def run_unit_of_work(op: Operation, path: dict[str, Any]) -> Response:
         _fail(session, conflict.keep, conflict.code)
         raise conflict from None
     except sa.exc.OperationalError:
+        # a lost connection, a lock timeout... or a query the database cannot run: say which
+        log.exception("database error on %s %s", op.method, op.rule)
         _fail(session, [], "service_unavailable")
         raise DomainError("The database is unavailable; try again shortly.", status=503,
                           code="service_unavailable", headers={"Retry-After": "5"}) from None

@@ -102,6 +102,9 @@ class Settings:
         "revocation_requested": "《社区矫正法》第二十八条、第四十六条、第四十八条、第四十九条",
     })  # Legal basis recorded with each sanction outcome.
 
+    # --- Points mall -------------------------------------------------------------------------
+    POINT_ADJUSTMENT_MAX: int = 100  # Largest award or deduction an officer may make at once.
+
     # --- API ---------------------------------------------------------------------------
     PAGE_SIZE_DEFAULT: int = 50  # Items per page when ?limit= is absent.
     PAGE_SIZE_MAX: int = 200  # Largest ?limit= accepted.

@@ -95,6 +95,7 @@ def _operation(op: Operation, refs) -> dict[str, Any]:
         for name, prop in schema.get("properties", {}).items():
             parameters.append({"name": name, "in": "query", "required": name in schema.get("required", []),
                                "schema": _nullable_removed(prop)})
+    parameters.extend({"in": "header", **header} for header in op.headers)
     if parameters:
         spec["parameters"] = parameters
     if op.body is not None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from correction.alerts import sweeps
 from correction.locations.service import purge_expired_fixes
+from correction.mall import points
 
 missed_checkins = sweeps.sweep_missed_checkins
 missed_spot_checks = sweeps.sweep_missed_spot_checks
@@ -11,3 +12,5 @@ leave_overdue = sweeps.sweep_leave_overdue
 escalate_alerts = sweeps.escalate_unacknowledged
 window_reminders = sweeps.send_window_reminders
 purge_location_fixes = purge_expired_fixes
+missed_checkin_penalties = points.apply_missed_checkin_penalties
+compliant_week_awards = points.award_compliant_week

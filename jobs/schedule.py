@@ -35,6 +35,11 @@ def schedule(settings) -> list[JobSpec]:
                 "escalate alerts not acknowledged within their SLA"),
         JobSpec("window_reminders", functions.window_reminders, IntervalTrigger(minutes=5),
                 "remind supervisees before an unsatisfied window closes"),
+        JobSpec("missed_checkin_penalties", functions.missed_checkin_penalties, IntervalTrigger(minutes=1),
+                "deduct points for each missed check-in, once"),
+        JobSpec("compliant_week_awards", functions.compliant_week_awards,
+                CronTrigger(day_of_week="mon", hour=0, minute=30, timezone=zone),
+                "award points for a fully compliant week"),
         JobSpec("purge_location_fixes", functions.purge_location_fixes, CronTrigger(hour=3, minute=30, timezone=zone),
                 "delete location fixes past the retention period"),
     ]

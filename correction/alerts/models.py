@@ -67,7 +67,9 @@ class MissedWindow(db.Model):
     __table_args__ = (sa.UniqueConstraint("supervisee_id", "window_key", name="uq_missed_windows_window"),
                       sa.Index("ix_missed_windows_closes_at", "closes_at"),
                       sa.Index("ix_missed_windows_unalerted", "id", sqlite_where=sa.text("NOT alerted"),
-                               postgresql_where=sa.text("NOT alerted")))
+                               postgresql_where=sa.text("NOT alerted")),
+                      sa.Index("ix_missed_windows_unpenalized", "id", sqlite_where=sa.text("penalized_at IS NULL"),
+                               postgresql_where=sa.text("penalized_at IS NULL")))
     id: Mapped[int] = mapped_column(primary_key=True)
     supervisee_id: Mapped[int] = mapped_column(sa.ForeignKey("supervisees.id"))
     office_id: Mapped[int] = mapped_column(sa.ForeignKey("offices.id"))
@@ -76,3 +78,4 @@ class MissedWindow(db.Model):
     closes_at: Mapped[datetime]
     detected_at: Mapped[datetime]
     alerted: Mapped[bool] = mapped_column(default=False)
+    penalized_at: Mapped[datetime | None]

@@ -20,6 +20,7 @@ from ..database import insert_for
 from ..errors import DomainError, NotFound
 from ..leave.service import close_on_return
 from ..locations.service import active_zones
+from ..mall.points import award
 from ..notifications.service import notify
 from ..people.models import Device, Station, Supervisee
 from ..time import iso_z
@@ -111,7 +112,12 @@ def check_in(session, settings, principal: Principal, *, kind: str, fix: Fix, qr
                         .values(status="answered", answered_at=now))
     if kind == "station" or (kind == "remote" and _inside_home_area(session, person.id, fix)):
         close_on_return(session, person.id, now)  # 销假: back home, reported
+    award(session, settings, supervisee_id=person.id, office_id=person.office_id, event=_POINT_EVENTS[kind],
+          event_ref=f"checkin:{new_id}", now=now)
     return CheckinResult(session.get(Checkin, new_id), created=True)
+
+
+_POINT_EVENTS = {"remote": "checkin_remote", "station": "checkin_station", "spot": "spot_check_passed"}
 
 
 def _inside_home_area(session, person_id: int, fix: Fix) -> bool:
@@ -212,10 +218,13 @@ def _mock_alert(settings, person: Supervisee, fix: Fix, now: datetime):
     local_day = now.astimezone(ZoneInfo(settings.LOCAL_TIMEZONE)).date()
 
     def write(session) -> None:
-        raise_alert(session, settings, supervisee_id=person_id, office_id=office_id,
-                    type="mock_location", subject_key=f"mock:{local_day.isoformat()}", now=now,
-                    evidence={"source": "checkin", "lat": fix.lat, "lon": fix.lon,
-                              "recorded_at": iso_z(fix.recorded_at)})
+        alert, created = raise_alert(session, settings, supervisee_id=person_id, office_id=office_id,
+                                     type="mock_location", subject_key=f"mock:{local_day.isoformat()}", now=now,
+                                     evidence={"source": "checkin", "lat": fix.lat, "lon": fix.lon,
+                                               "recorded_at": iso_z(fix.recorded_at)})
+        if created:
+            award(session, settings, supervisee_id=person_id, office_id=office_id, event="mock_location",
+                  event_ref=f"alert:{alert.id}", now=now)
 
     return write
 

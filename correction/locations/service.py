@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from ..alerts.service import raise_alert
 from ..database import insert_for
 from ..leave.models import LeaveRequest
+from ..mall.points import award
 from ..people.models import Supervisee
 from ..time import iso_z
 from .geometry import compile_zone, haversine_m
@@ -95,10 +96,14 @@ def _check_mock(session, settings, person, fixes, zone, now) -> None:
     for fix in fixes:
         if fix.is_mock:
             day = fix.recorded_at.astimezone(zone).date().isoformat()
-            raise_alert(session, settings, supervisee_id=person.id, office_id=person.office_id,
-                        type="mock_location", subject_key=f"mock:{day}", now=now,
-                        evidence={"source": fix.source, "fix_id": fix.id, "lat": fix.lat, "lon": fix.lon,
-                                  "recorded_at": iso_z(fix.recorded_at)})
+            alert, created = raise_alert(
+                session, settings, supervisee_id=person.id, office_id=person.office_id,
+                type="mock_location", subject_key=f"mock:{day}", now=now,
+                evidence={"source": fix.source, "fix_id": fix.id, "lat": fix.lat, "lon": fix.lon,
+                          "recorded_at": iso_z(fix.recorded_at)})
+            if created:
+                award(session, settings, supervisee_id=person.id, office_id=person.office_id,
+                      event="mock_location", event_ref=f"alert:{alert.id}", now=now)
 
 
 def _check_speed(session, settings, person, fixes, zone, now) -> None:
@@ -222,12 +227,15 @@ def _advance(session, settings, person, zones, state: ZoneState, seen: str, fix,
     state.episode += 1
     names = [z.name for z in zones if (z.kind == "permitted") == permitted
              and (permitted or f"exclusion:{z.id}" == state.zone_key)]
-    raise_alert(session, settings, supervisee_id=person.id, office_id=person.office_id,
-                type="zone_exit" if permitted else "exclusion_entry",
-                subject_key=f"{state.zone_key}:{state.episode}", now=now,
-                evidence={"zones": names, "fix_id": fix.id, "lat": fix.lat, "lon": fix.lon,
-                          "accuracy_m": fix.accuracy_m, "metres_from_edge": round(abs(distance)),
-                          "recorded_at": iso_z(fix.recorded_at)})
+    alert, created = raise_alert(
+        session, settings, supervisee_id=person.id, office_id=person.office_id,
+        type="zone_exit" if permitted else "exclusion_entry", subject_key=f"{state.zone_key}:{state.episode}",
+        now=now, evidence={"zones": names, "fix_id": fix.id, "lat": fix.lat, "lon": fix.lon,
+                           "accuracy_m": fix.accuracy_m, "metres_from_edge": round(abs(distance)),
+                           "recorded_at": iso_z(fix.recorded_at)})
+    if created:
+        award(session, settings, supervisee_id=person.id, office_id=person.office_id, event="zone_breach",
+              event_ref=f"alert:{alert.id}", now=now)
 
 
 def purge_expired_fixes(session, settings, now: datetime) -> int:

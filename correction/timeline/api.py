@@ -22,7 +22,7 @@ class TimelineQuery(PageQuery):
 
 class TimelineEvent(Output):
     at: UtcDateTime
-    type: Literal["checkin", "spot_check", "alert", "zone_event", "leave"]
+    type: Literal["checkin", "spot_check", "alert", "zone_event", "leave", "points"]
     id: int
     data: dict[str, Any]
 

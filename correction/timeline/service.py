@@ -16,6 +16,7 @@ from ..checkins.models import Checkin, SpotCheck
 from ..errors import ValidationFailed
 from ..leave.models import LeaveRequest
 from ..locations.models import ZoneEvent
+from ..mall.models import PointEntry
 from ..schemas import PageQuery, decode_cursor, encode_cursor
 from ..time import TZDateTime, iso_z
 
@@ -47,6 +48,7 @@ SOURCES: tuple[Source, ...] = (
            ("type", "severity", "status", "subject_key", "outcome", "note", "acknowledged_at",
             "resolved_at", "evidence", "article", "explanation", "escalated_at")),
     Source("zone_event", ZoneEvent, "at", ("zone_key", "event", "lat", "lon", "accuracy_m")),
+    Source("points", PointEntry, "created_at", ("delta", "event", "event_ref", "reason", "officer_id")),
     Source("leave", LeaveRequest, "created_at",
            ("destination_name", "start_at", "end_at", "days", "status", "decided_by", "decided_at",
             "returned_at")),

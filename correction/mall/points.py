@@ -1,0 +1,150 @@
+"""Points: the one way anything earns or loses points, and the balance kept equal to the ledger.
+
+Every change appends a ledger line and moves the balance by the same amount in the same
+transaction, so the balance equals the ledger's sum at every commit. (supervisee, event,
+event_ref) is unique, so an event replayed by a retry or a second scheduler awards nothing.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from ..database import insert_for
+from .models import PointBalance, PointEntry, PointRule
+
+
+def lock_balance(session, supervisee_id: int) -> int:
+    """Create the balance row if needed, lock it for this transaction, and return the balance.
+
+    Every change to one person's points goes through this lock first, so their redemptions,
+    awards and refunds queue instead of interleaving.
+    """
+    insert = insert_for(session)
+    session.execute(insert(PointBalance).values(supervisee_id=supervisee_id, balance=0)
+                    .on_conflict_do_nothing(index_elements=["supervisee_id"]))
+    return session.execute(sa.select(PointBalance.balance).where(PointBalance.supervisee_id == supervisee_id)
+                           .with_for_update()).scalar_one()
+
+
+def post(session, *, supervisee_id: int, office_id: int, delta: int, event: str, event_ref: str,
+         reason: str, now: datetime, officer_id: int | None = None) -> PointEntry | None:
+    """Append one ledger line and move the balance with it; None if the event was already posted."""
+    lock_balance(session, supervisee_id)
+    insert = insert_for(session)
+    entry_id = session.execute(
+        insert(PointEntry).values(supervisee_id=supervisee_id, office_id=office_id, delta=delta, event=event,
+                                  event_ref=event_ref, reason=reason, officer_id=officer_id, created_at=now)
+        .on_conflict_do_nothing(index_elements=["supervisee_id", "event", "event_ref"])
+        .returning(PointEntry.id)).scalar_one_or_none()
+    if entry_id is None:
+        return None
+    session.execute(sa.update(PointBalance).where(PointBalance.supervisee_id == supervisee_id)
+                    .values(balance=PointBalance.balance + delta))
+    return session.get(PointEntry, entry_id)
+
+
+def award(session, settings, *, supervisee_id: int, office_id: int, event: str, event_ref: str,
+          now: datetime) -> PointEntry | None:
+    """Post the points a rule gives for ``event`` (capped per local day and ISO week)."""
+    rule = session.get(PointRule, event)
+    if rule is None or not rule.active or rule.points == 0:
+        return None
+    points = rule.points
+    if points > 0 and (rule.daily_cap is not None or rule.weekly_cap is not None):
+        lock_balance(session, supervisee_id)  # caps are read and used under the person's lock
+        zone = ZoneInfo(settings.LOCAL_TIMEZONE)
+        local = now.astimezone(zone)
+        day_start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        week_start = day_start - timedelta(days=local.weekday())
+        for cap, since in ((rule.daily_cap, day_start), (rule.weekly_cap, week_start)):
+            if cap is not None:
+                earned = session.execute(sa.select(sa.func.coalesce(sa.func.sum(PointEntry.delta), 0)).where(
+                    PointEntry.supervisee_id == supervisee_id, PointEntry.event == event,
+                    PointEntry.created_at >= since)).scalar_one()
+                points = min(points, cap - earned)
+        if points <= 0:
+            return None
+    return post(session, supervisee_id=supervisee_id, office_id=office_id, delta=points, event=event,
+                event_ref=event_ref, reason=rule.description, now=now)
+
+
+def recompute_balances(session, supervisee_ids) -> None:
+    """Set the balances of ``supervisee_ids`` (a subquery) to their ledger sums, set-based."""
+    insert = insert_for(session)
+    session.execute(insert(PointBalance).from_select(
+        ["supervisee_id", "balance"], sa.select(supervisee_ids.c.supervisee_id, sa.literal(0)))
+        .on_conflict_do_nothing(index_elements=["supervisee_id"]))
+    total = (sa.select(sa.func.coalesce(sa.func.sum(PointEntry.delta), 0))
+             .where(PointEntry.supervisee_id == PointBalance.supervisee_id).scalar_subquery())
+    session.execute(sa.update(PointBalance)
+                    .where(PointBalance.supervisee_id.in_(sa.select(supervisee_ids.c.supervisee_id)))
+                    .values(balance=total))
+
+
+def apply_missed_checkin_penalties(session, settings, now: datetime) -> int:
+    """Deduct the missed_checkin rule's points for every miss not yet penalised (set-based).
+
+    Misses are claimed first (penalized_at = now), so two runs at once cannot both charge one.
+    """
+    from ..alerts.models import MissedWindow
+
+    rule = session.get(PointRule, "missed_checkin")
+    if rule is None or not rule.active or rule.points == 0:
+        return 0
+    claimed = session.execute(sa.update(MissedWindow).where(MissedWindow.penalized_at.is_(None))
+                              .values(penalized_at=now), execution_options={"preserve_rowcount": True}).rowcount
+    if not claimed:
+        return 0
+    mine = sa.and_(MissedWindow.penalized_at == now)
+    _post_set(session, sa.select(
+        MissedWindow.supervisee_id, MissedWindow.office_id, sa.literal(rule.points), sa.literal("missed_checkin"),
+        MissedWindow.window_key, sa.literal(rule.description), sa.literal(now, PointEntry.created_at.type)
+    ).where(mine), "missed_checkin", now)
+    return claimed
+
+
+def _post_set(session, rows: sa.Select, event: str, now: datetime) -> None:
+    """Append ledger lines from ``rows`` and move each balance by exactly what was appended."""
+    insert = insert_for(session)
+    session.execute(insert(PointEntry).from_select(
+        ["supervisee_id", "office_id", "delta", "event", "event_ref", "reason", "created_at"], rows)
+        .on_conflict_do_nothing(index_elements=["supervisee_id", "event", "event_ref"]))
+    new = sa.and_(PointEntry.event == event, PointEntry.created_at == now)
+    session.execute(insert(PointBalance).from_select(
+        ["supervisee_id", "balance"], sa.select(PointEntry.supervisee_id, sa.literal(0)).where(new).distinct())
+        .on_conflict_do_nothing(index_elements=["supervisee_id"]))
+    appended = (sa.select(sa.func.sum(PointEntry.delta))
+                .where(new, PointEntry.supervisee_id == PointBalance.supervisee_id).scalar_subquery())
+    session.execute(sa.update(PointBalance).where(PointBalance.supervisee_id.in_(
+        sa.select(PointEntry.supervisee_id).where(new))).values(balance=PointBalance.balance + appended))
+
+
+def award_compliant_week(session, settings, now: datetime) -> int:
+    """Award the compliant_week rule to everyone fully compliant in the last complete ISO week."""
+    from ..alerts.models import Alert, MissedWindow
+    from ..people.models import Supervisee
+
+    rule = session.get(PointRule, "compliant_week")
+    if rule is None or not rule.active or rule.points <= 0:
+        return 0
+    zone = ZoneInfo(settings.LOCAL_TIMEZONE)
+    local = now.astimezone(zone)
+    this_monday = (local - timedelta(days=local.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+    start, end = this_monday - timedelta(days=7), this_monday
+    year, week, _ = start.isocalendar()
+    ref = f"{year}-W{week:02d}"
+    compliant = sa.select(
+        Supervisee.id, Supervisee.office_id, sa.literal(rule.points), sa.literal("compliant_week"),
+        sa.literal(ref), sa.literal(rule.description), sa.literal(now, PointEntry.created_at.type)
+    ).where(
+        Supervisee.status == "active", Supervisee.created_at < start,
+        Supervisee.supervision_start <= start.date(), Supervisee.supervision_end >= (end - timedelta(days=1)).date(),
+        ~sa.exists().where(MissedWindow.supervisee_id == Supervisee.id, MissedWindow.closes_at >= start,
+                           MissedWindow.closes_at < end),
+        ~sa.exists().where(Alert.supervisee_id == Supervisee.id, Alert.raised_at >= start, Alert.raised_at < end,
+                           Alert.outcome.is_distinct_from("false_alarm")))
+    _post_set(session, compliant, "compliant_week", now)
+    return session.execute(sa.select(sa.func.count()).where(
+        PointEntry.event == "compliant_week", PointEntry.created_at == now)).scalar_one()

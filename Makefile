@@ -8,7 +8,7 @@ TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export TEST_DATABASE_URL
 export FLASK_APP := wsgi
 
-.PHONY: run test test-sqlite test-postgresql install install-dev migrate seed clean
+.PHONY: run test test-sqlite test-postgresql install install-dev migrate seed clean fonts
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +22,20 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 	$(BIN)/pip install --quiet -r requirements-dev.txt -c constraints.txt
 	touch $@
 
-install: $(VENV)/.installed
-install-dev: $(VENV)/.installed-dev
+CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
+
+# The PDF report embeds a CJK font. Debian's fonts-wqy-microhei is installed when we can (root);
+# otherwise the PDF falls back to a standard, non-embedded CID font (see docs/decisions.md).
+fonts:
+	@if [ ! -f $(CJK_FONT) ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing fonts-wqy-microhei for PDF reports"; \
+	  (apt-get install -y -q fonts-wqy-microhei >/dev/null 2>&1 || \
+	   (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q fonts-wqy-microhei >/dev/null 2>&1)) || \
+	  echo "could not install fonts-wqy-microhei; PDFs will use a non-embedded CJK font"; \
+	fi
+
+install: $(VENV)/.installed fonts
+install-dev: $(VENV)/.installed-dev fonts
 
 migrate: install
 	$(BIN)/flask db upgrade

@@ -64,13 +64,15 @@ def _register_blueprints(app: Flask) -> None:
     from .leave.api import bp as leave_bp
     from .locations.api import bp as locations_bp
     from .mall.api import bp as mall_bp
+    from .reports.api import bp as reports_bp
     from .notifications.api import bp as notifications_bp
     from .openapi import docs_bp
     from .people.api import bp as people_bp
     from .timeline.api import bp as timeline_bp
 
     for bp in (health_bp, docs_bp, auth_bp, people_bp, audit_bp, notifications_bp, checkins_bp,
-               timeline_bp, locations_bp, leave_bp, alerts_bp, jobs_bp, mall_bp):
+               timeline_bp, locations_bp, leave_bp, alerts_bp, jobs_bp, mall_bp,
+               reports_bp):
         app.register_blueprint(bp, url_prefix=API_PREFIX)
     if app.config["SETTINGS"].BENCHMARK_ENDPOINTS:
         from .bench import bp as bench_bp
@@ -94,8 +96,10 @@ def _register_cli(app: Flask) -> None:
     from jobs.cli import jobs_cli
 
     from .cli import seed_cli
+    from .reports.cli import report_cli
 
     app.cli.add_command(seed_cli)
+    app.cli.add_command(report_cli)
     app.cli.add_command(jobs_cli)
 
 

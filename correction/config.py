@@ -105,6 +105,9 @@ class Settings:
     # --- Points mall -------------------------------------------------------------------------
     POINT_ADJUSTMENT_MAX: int = 100  # Largest award or deduction an officer may make at once.
 
+    # --- Reports -------------------------------------------------------------------------------
+    REPORT_FONT_PATH: str = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"  # CJK font embedded in PDFs.
+
     # --- API ---------------------------------------------------------------------------
     PAGE_SIZE_DEFAULT: int = 50  # Items per page when ?limit= is absent.
     PAGE_SIZE_MAX: int = 200  # Largest ?limit= accepted.

@@ -14,3 +14,13 @@ window_reminders = sweeps.send_window_reminders
 purge_location_fixes = purge_expired_fixes
 missed_checkin_penalties = points.apply_missed_checkin_penalties
 compliant_week_awards = points.award_compliant_week
+
+
+def weekly_reports(session, settings, now):
+    """Build and store last week's reports for every office and bureau."""
+    from zoneinfo import ZoneInfo
+
+    from correction.reports.service import build_all
+    from correction.reports.weeks import last_complete_week
+
+    return build_all(session, settings, now, last_complete_week(now, ZoneInfo(settings.LOCAL_TIMEZONE)))

@@ -40,6 +40,8 @@ def schedule(settings) -> list[JobSpec]:
         JobSpec("compliant_week_awards", functions.compliant_week_awards,
                 CronTrigger(day_of_week="mon", hour=0, minute=30, timezone=zone),
                 "award points for a fully compliant week"),
+        JobSpec("weekly_reports", functions.weekly_reports, CronTrigger(day_of_week="mon", hour=1, minute=0, timezone=zone),
+                "build and store last week's compliance reports"),
         JobSpec("purge_location_fixes", functions.purge_location_fixes, CronTrigger(hour=3, minute=30, timezone=zone),
                 "delete location fixes past the retention period"),
     ]

@@ -8,7 +8,7 @@ TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export TEST_DATABASE_URL
 export FLASK_APP := wsgi
 
-.PHONY: run test test-sqlite test-postgresql install install-dev migrate seed clean fonts
+.PHONY: demo run test test-sqlite test-postgresql install install-dev migrate seed clean fonts
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,10 @@ run: seed
 	$(BIN)/flask jobs run & scheduler=$$!; \
 	trap 'kill $$scheduler 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --access-logfile - wsgi:app
+
+## demo: a simulated week in the demo district, through the HTTP API, scored (see README)
+demo: install
+	$(BIN)/flask demo simulate --days $${DAYS:-7} --supervisees $${SUPERVISEES:-421} --seed $${SEED:-1}
 
 ## test: the whole suite on SQLite, then on PostgreSQL at $(TEST_DATABASE_URL)
 test: test-sqlite test-postgresql

@@ -97,8 +97,10 @@ def _register_cli(app: Flask) -> None:
 
     from .cli import seed_cli
     from .reports.cli import report_cli
+    from .simulation.cli import demo_cli
 
     app.cli.add_command(seed_cli)
+    app.cli.add_command(demo_cli)
     app.cli.add_command(report_cli)
     app.cli.add_command(jobs_cli)
 

@@ -18,23 +18,25 @@ from flask import Blueprint, Response, g, jsonify, request
 from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter
+from werkzeug.routing import ValidationError as NoMatch
 
 from .database import db
 from .errors import (HTTP_CODES, Conflict, DomainError, InvalidJson, UnsupportedMediaType,
                      ValidationFailed)
+from .schemas import MAX_ID
 
 log = logging.getLogger(__name__)
 
-MAX_ID = 2**63 - 1
-
-
 class IdConverter(BaseConverter):
-    """A positive 64-bit integer id in a URL; anything else does not match (404)."""
+    """A positive id in a URL, at most ``MAX_ID``; anything else does not match (404)."""
 
-    regex = r"[1-9][0-9]{0,17}"
+    regex = r"[1-9][0-9]{0,9}"
 
     def to_python(self, value: str) -> int:
-        return int(value)
+        number = int(value)
+        if number > MAX_ID:  # beyond the id columns' range: no such object, not a database error
+            raise NoMatch()
+        return number
 
     def to_url(self, value: Any) -> str:
         return str(int(value))
@@ -181,7 +183,7 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
     raw = request.get_data(cache=True)
     try:
         json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
         raise InvalidJson() from None
     try:
         return model.model_validate_json(raw, strict=True)

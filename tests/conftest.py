@@ -59,7 +59,7 @@ class FrozenClock:
         self.current = value
 
 
-def test_settings(database_url: str, **overrides) -> Settings:
+def make_settings(database_url: str, **overrides) -> Settings:
     """Settings for tests: cheap hashing, a fixed secret, no login rate limit to speak of."""
     values = dict(DATABASE_URL=database_url, SECRET_KEY="test-secret-key", ARGON2_TIME_COST=1,
                   ARGON2_MEMORY_COST_KIB=1024, ARGON2_PARALLELISM=1,
@@ -72,7 +72,7 @@ def upgrade(database_url: str) -> None:
     """Run every migration against ``database_url``."""
     from flask_migrate import upgrade as alembic_upgrade
 
-    app = create_app(test_settings(database_url))
+    app = create_app(make_settings(database_url))
     with app.app_context():
         alembic_upgrade()
         db.engine.dispose()
@@ -130,7 +130,7 @@ def settings_overrides() -> dict:
 
 @pytest.fixture
 def app(database_url, clock, db_kind, settings_overrides):
-    app = create_app(test_settings(database_url, **settings_overrides), clock=clock)
+    app = create_app(make_settings(database_url, **settings_overrides), clock=clock)
     app.config["TESTING"] = True
     yield app
     with app.app_context():

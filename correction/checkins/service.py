@@ -18,6 +18,7 @@ from ..auth.models import AuthToken
 from ..auth.principal import Principal, office_scope
 from ..database import insert_for
 from ..errors import DomainError, NotFound
+from ..leave.models import LeaveRequest
 from ..leave.service import close_on_return
 from ..locations.service import active_zones
 from ..mall.points import award
@@ -167,6 +168,12 @@ def _pending_spot(session, supervisee_id: int, now: datetime) -> SpotCheck | Non
 
 
 def _open_window(session, settings, person, kind: str, now: datetime):
+    if kind == "station":
+        back = _leave_awaiting_return(session, person.id, now)
+        if back is not None:  # 销假: reporting back in person closes the leave, due window or not
+            return Window(kind="station", key=f"return:{back.id}", first_day=back.start_at.date(),
+                          due_day=back.end_at.date(), opens_at=back.start_at,
+                          closes_at=back.end_at + timedelta(days=30)), None
     if kind != "spot":
         return window_open_at(settings, person, kind, now), None
     spot = _pending_spot(session, person.id, now)
@@ -174,6 +181,12 @@ def _open_window(session, settings, person, kind: str, now: datetime):
         return None, None
     return Window(kind="spot", key=f"spot:{spot.id}", first_day=spot.requested_at.date(),
                   due_day=spot.due_at.date(), opens_at=spot.requested_at, closes_at=spot.due_at), spot
+
+
+def _leave_awaiting_return(session, supervisee_id: int, now: datetime):
+    return session.execute(sa.select(LeaveRequest).where(
+        LeaveRequest.supervisee_id == supervisee_id, LeaveRequest.status == "approved",
+        LeaveRequest.start_at <= now).order_by(LeaveRequest.start_at).limit(1)).scalar_one_or_none()
 
 
 def _accepted_in(session, supervisee_id: int, window_key: str) -> Checkin | None:

@@ -47,11 +47,13 @@ def list_leave(query: LeaveQuery):
               body=LeaveDecisionIn, response=LeaveOut, auth="officer", audit="leave.approve",
               audit_target=TARGET, errors=(409,))
 def approve_leave(leave_id: int, body: LeaveDecisionIn):
-    return service.decide(db.session, current_principal(), leave_id, approve=True, note=body.note, now=now())
+    return service.decide(db.session, current_app.config["SETTINGS"], current_principal(), leave_id, approve=True,
+                          note=body.note, now=now())
 
 
 @bp.operation("POST", "/leave-requests/<id:leave_id>/reject", summary="Reject a leave request",
               body=LeaveDecisionIn, response=LeaveOut, auth="officer", audit="leave.reject",
               audit_target=TARGET, errors=(409,))
 def reject_leave(leave_id: int, body: LeaveDecisionIn):
-    return service.decide(db.session, current_principal(), leave_id, approve=False, note=body.note, now=now())
+    return service.decide(db.session, current_app.config["SETTINGS"], current_principal(), leave_id, approve=False,
+                          note=body.note, now=now())

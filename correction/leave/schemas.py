@@ -43,4 +43,4 @@ class LeaveOut(Output):
 
 class LeaveQuery(PageQuery):
     status: LeaveStatus | None = None
-    supervisee_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
+    supervisee_id: int | None = Field(default=None, ge=1, le=2**31 - 1)

@@ -44,18 +44,19 @@ class DemoLogins:
     stations: list[dict]
 
 
-def seed_demo(session, settings, hasher: PasswordHasher, now: datetime) -> DemoLogins:
-    """Create the demo district unless it exists; return the logins either way."""
+def seed_demo(session, settings, hasher: PasswordHasher, now: datetime,
+              count: int = SUPERVISEE_COUNT) -> DemoLogins:
+    """Create the demo district (``count`` supervisees) unless it exists; return the logins either way."""
     bureau = session.execute(sa.select(Bureau).where(Bureau.code == BUREAU[0])).scalar_one_or_none()
     if bureau is None:
         bureau = Bureau(code=BUREAU[0], name=BUREAU[1])
         session.add(bureau)
         session.flush()
-        _create_district(session, settings, hasher, bureau, now)
+        _create_district(session, settings, hasher, bureau, now, count)
     return _logins(session, bureau)
 
 
-def _create_district(session, settings, hasher, bureau: Bureau, now: datetime) -> None:
+def _create_district(session, settings, hasher, bureau: Bureau, now: datetime, count: int) -> None:
     rng = random.Random(20261128)
     officer_hash = hasher.hash(OFFICER_PASSWORD)
     supervisee_hash = hasher.hash(SUPERVISEE_PASSWORD)
@@ -83,7 +84,7 @@ def _create_district(session, settings, hasher, bureau: Bureau, now: datetime) -
     levels = ["strict"] * 15 + ["normal"] * 60 + ["lenient"] * 25
     sentences = ["probation"] * 80 + ["parole"] * 10 + ["control"] * 6 + ["medical_parole"] * 4
     rows = []
-    for n in range(SUPERVISEE_COUNT):
+    for n in range(count):
         staff = office_officers[n % len(OFFICES)]
         start = date(2026, 1, 1) + timedelta(days=rng.randrange(0, 320))
         national_id = _demo_national_id(rng, n)

@@ -7,6 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 
+from ..auth.models import AuthToken
 from ..auth.principal import Principal, office_scope
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..security import hash_national_id
@@ -99,6 +100,9 @@ def reset_device(session, principal: Principal, supervisee_id: int, now: datetim
     person = get_supervisee(session, principal, supervisee_id)
     session.execute(sa.update(Device).where(Device.supervisee_id == person.id, Device.active)
                     .values(active=False, unbound_at=now))
+    # The old phone's logins end with its binding: it can no longer act as the supervisee.
+    session.execute(sa.update(AuthToken).where(AuthToken.supervisee_id == person.id, AuthToken.revoked_at.is_(None))
+                    .values(revoked_at=now))
     person.updated_at = now
     session.flush()
     session.refresh(person)

@@ -15,6 +15,9 @@ from .errors import ValidationFailed
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
+MAX_ID = 2**31 - 1  # ids are INTEGER columns: 32-bit on PostgreSQL; a larger id names nothing
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]  # an object id in a body or a query string
+
 
 def _printable(value: str) -> str:
     if _CONTROL.search(value):
@@ -99,7 +102,8 @@ def paginate(session, stmt: sa.Select, id_column, query: PageQuery, *, descendin
     """Run ``stmt`` as one keyset page ordered by ``id_column``; return items and next cursor."""
     if query.cursor:
         (after,) = decode_cursor(query.cursor)[:1]
-        if not isinstance(after, int):
+        # bool is an int too, and an id beyond the column's range fails in SQL on PostgreSQL
+        if type(after) is not int or not 0 <= after <= MAX_ID:
             raise ValidationFailed("The cursor is not valid.", code="invalid_cursor")
         stmt = stmt.where(id_column < after if descending else id_column > after)
     order = id_column.desc() if descending else id_column.asc()

@@ -504,8 +504,9 @@ def test_each_refusal_has_its_code_is_recorded_and_nothing_else_is_written(
     assert (row.kind, row.outcome, row.refusal_code) == (kind, "refused", case)
     assert row.received_at == clock() and row.recorded_at == request["recorded_at"]
     expected = dict(before, checkins=before["checkins"] + 1)
-    if case == "mock_location":
-        expected["alerts"] = before["alerts"] + 1
+    if case == "mock_location":  # the officer's alert, and the mocked-location deduction with it
+        expected.update(alerts=before["alerts"] + 1, point_entries=before["point_entries"] + 1,
+                        point_balances=before["point_balances"] + 1)
     assert row_counts(app) == expected
 
     [event] = [i for i in timeline(client, officer, scene.person_id)["items"] if i["type"] == "checkin"]
@@ -522,13 +523,14 @@ def test_freshness_and_accuracy_limits_are_inclusive(client, scene, clock, field
     assert response.status_code == 201, response.get_json()
 
 
-def test_an_accepted_checkin_writes_only_the_checkin(client, app, scene, clock):
+def test_an_accepted_checkin_writes_the_checkin_and_its_points_only(client, app, scene, clock):
     before = row_counts(app)
     response = post_checkin(client, scene.phone, "station", qr_text=station_code(scene.station, clock()),
                             recorded_at=clock())
     assert response.status_code == 201
     after = row_counts(app)
-    assert after == dict(before, checkins=before["checkins"] + 1)
+    assert after == dict(before, checkins=before["checkins"] + 1, point_entries=before["point_entries"] + 1,
+                         point_balances=before["point_balances"] + 1)
 
 
 # --- timeline --------------------------------------------------------------------------------
@@ -545,8 +547,8 @@ def test_timeline_shows_checkins_with_fix_distance_and_outcome(client, auth, sce
                             recorded_at=clock() - timedelta(seconds=2))
     assert (refused.status_code, accepted.status_code) == (422, 201)
 
-    items = timeline(client, officer, scene.person_id)["items"]
-    assert [(i["type"], i["data"]["outcome"]) for i in items] == [("checkin", "accepted"), ("checkin", "refused")]
+    items = [i for i in timeline(client, officer, scene.person_id)["items"] if i["type"] == "checkin"]
+    assert [i["data"]["outcome"] for i in items] == ["accepted", "refused"]
     newest, oldest = items
     assert newest["id"] == accepted.get_json()["id"] and newest["at"] == iso_z(clock())
     assert newest["data"] == {
@@ -589,13 +591,14 @@ def test_timeline_pages_by_cursor_without_duplicates_or_gaps(client, app, auth, 
     everything = timeline(client, officer, scene.person_id, limit=200)
     assert everything["next_cursor"] is None
     events = [(i["type"], i["id"]) for i in everything["items"]]
-    assert len(events) == 12 and len(set(events)) == 12  # 10 check-ins, 1 spot check, 1 alert
+    # 10 check-ins, 1 spot check, 1 alert, and 3 ledger lines (spot +3, remote +2, mocked -20)
+    assert len(events) == 15 and len(set(events)) == 15
     assert sorted(e for e in events if e[0] == "checkin") == [
         ("checkin", r.id) for r in checkins_of(app, scene.person_id)]
     moments = [i["at"] for i in everything["items"]]
     assert moments == sorted(moments, reverse=True)
 
-    for limit in (1, 2, 5, 11, 12):
+    for limit in (1, 2, 5, 14, 15):
         seen, cursor, pages = [], None, 0
         while True:
             params = {"limit": limit} | ({"cursor": cursor} if cursor else {})
@@ -606,4 +609,4 @@ def test_timeline_pages_by_cursor_without_duplicates_or_gaps(client, app, auth, 
             if cursor is None:
                 break
         assert seen == events, f"limit={limit}"
-        assert pages == -(-12 // limit)
+        assert pages == -(-15 // limit)

@@ -20,8 +20,8 @@ class AlertQuery(Query):
     status: Status | None = None
     type: AlertType | None = None
     severity: Severity | None = None
-    supervisee_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
-    office_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
+    supervisee_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    office_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
     escalated: bool | None = None
     since: UtcDateTime | None = None
     until: UtcDateTime | None = None

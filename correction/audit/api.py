@@ -17,7 +17,7 @@ bp = ApiBlueprint("audit", __name__)
 
 class AuditQuery(PageQuery):
     actor_type: Literal["officer", "supervisee"] | None = None
-    actor_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
+    actor_id: int | None = Field(default=None, ge=1, le=2**31 - 1)  # 32-bit id columns
     action: Text(60) | None = None
     target_type: Text(40) | None = None
     target_id: int | None = Field(default=None, ge=1, le=2**63 - 1)

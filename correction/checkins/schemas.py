@@ -10,7 +10,7 @@ from ..schemas import Input, Output, Text, UtcDateTime
 Latitude = Annotated[float, Field(ge=-90, le=90)]
 Longitude = Annotated[float, Field(ge=-180, le=180)]
 Accuracy = Annotated[float, Field(gt=0, le=100_000, description="Metres, as the phone reports it.")]
-Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
+Id = Annotated[int, Field(ge=1, le=2**31 - 1)]  # id columns are 32-bit INTEGER on PostgreSQL
 
 
 class CheckinIn(Input):

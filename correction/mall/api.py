@@ -52,7 +52,8 @@ def my_ledger(query: PageQuery):
 
 
 @bp.operation("POST", "/points/adjustments", summary="Award or deduct points, with a reason",
-              body=AdjustmentIn, response=LedgerEntryOut, status=201, auth="officer", audit="points.adjust")
+              body=AdjustmentIn, response=LedgerEntryOut, status=201, auth="officer", audit="points.adjust",
+              errors=(409,))
 def adjust_points(body: AdjustmentIn):
     limit = _settings().POINT_ADJUSTMENT_MAX
     if body.delta == 0 or abs(body.delta) > limit:

@@ -105,13 +105,15 @@ def apply_missed_checkin_penalties(session, settings, now: datetime) -> int:
     return claimed
 
 
-def _post_set(session, rows: sa.Select, event: str, now: datetime) -> None:
-    """Append ledger lines from ``rows`` and move each balance by exactly what was appended."""
+def _post_set(session, rows: sa.Select, event: str, now: datetime) -> int:
+    """Append ledger lines from ``rows``, move each balance by exactly what was appended; return how many."""
     insert = insert_for(session)
+    # Lines of an earlier run at the same instant are not "new": only ids above this mark are.
+    before = session.execute(sa.select(sa.func.coalesce(sa.func.max(PointEntry.id), 0))).scalar_one()
     session.execute(insert(PointEntry).from_select(
         ["supervisee_id", "office_id", "delta", "event", "event_ref", "reason", "created_at"], rows)
         .on_conflict_do_nothing(index_elements=["supervisee_id", "event", "event_ref"]))
-    new = sa.and_(PointEntry.event == event, PointEntry.created_at == now)
+    new = sa.and_(PointEntry.event == event, PointEntry.created_at == now, PointEntry.id > before)
     session.execute(insert(PointBalance).from_select(
         ["supervisee_id", "balance"], sa.select(PointEntry.supervisee_id, sa.literal(0)).where(new).distinct())
         .on_conflict_do_nothing(index_elements=["supervisee_id"]))
@@ -119,6 +121,7 @@ def _post_set(session, rows: sa.Select, event: str, now: datetime) -> None:
                 .where(new, PointEntry.supervisee_id == PointBalance.supervisee_id).scalar_subquery())
     session.execute(sa.update(PointBalance).where(PointBalance.supervisee_id.in_(
         sa.select(PointEntry.supervisee_id).where(new))).values(balance=PointBalance.balance + appended))
+    return session.execute(sa.select(sa.func.count()).select_from(PointEntry).where(new)).scalar_one()
 
 
 def award_compliant_week(session, settings, now: datetime) -> int:
@@ -145,6 +148,4 @@ def award_compliant_week(session, settings, now: datetime) -> int:
                            MissedWindow.closes_at < end),
         ~sa.exists().where(Alert.supervisee_id == Supervisee.id, Alert.raised_at >= start, Alert.raised_at < end,
                            Alert.outcome.is_distinct_from("false_alarm")))
-    _post_set(session, compliant, "compliant_week", now)
-    return session.execute(sa.select(sa.func.count()).where(
-        PointEntry.event == "compliant_week", PointEntry.created_at == now)).scalar_one()
+    return _post_set(session, compliant, "compliant_week", now)

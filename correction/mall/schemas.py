@@ -7,7 +7,7 @@ from pydantic import Field, StringConstraints
 
 from ..schemas import Input, Output, PageQuery, Text, UtcDateTime
 
-Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
+Id = Annotated[int, Field(ge=1, le=2**31 - 1)]  # id columns are 32-bit INTEGER on PostgreSQL
 Cost = Annotated[int, Field(ge=1, le=1_000_000)]
 Stock = Annotated[int, Field(ge=0, le=1_000_000)]
 Limit = Annotated[int, Field(ge=1, le=1000)]

@@ -153,6 +153,9 @@ def adjust(session, principal: Principal, *, supervisee_id: int, delta: int, rea
     from ..people.service import get_supervisee
 
     person = get_supervisee(session, principal, supervisee_id)
-    return points.post(session, supervisee_id=person.id, office_id=person.office_id, delta=delta,
-                       event="adjustment", event_ref=f"adjustment:{request_id}", reason=reason, now=now,
-                       officer_id=principal.id)
+    entry = points.post(session, supervisee_id=person.id, office_id=person.office_id, delta=delta,
+                        event="adjustment", event_ref=f"adjustment:{request_id}", reason=reason, now=now,
+                        officer_id=principal.id)
+    if entry is None:  # the client sent an X-Request-ID already used for an adjustment of this person
+        raise Conflict("An adjustment with this X-Request-ID was already posted.", code="adjustment_already_posted")
+    return entry

@@ -13,11 +13,11 @@ Role = Literal["officer", "supervisor", "admin"]
 SentenceType = Literal["probation", "parole", "control", "medical_parole"]
 Level = Literal["strict", "normal", "lenient"]
 Status = Literal["active", "ended"]
-Phone = Annotated[str, StringConstraints(pattern=r"^\+?[0-9]{6,20}$")]
+Phone = Annotated[str, StringConstraints(pattern=r"^\+?[0-9]{6,20}$", max_length=20)]  # the column holds 20
 NationalId = Annotated[str, StringConstraints(min_length=18, max_length=18),
                        AfterValidator(normalise_national_id)]
 NewPassword = Annotated[Password, StringConstraints(min_length=8, max_length=256)]
-Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
+Id = Annotated[int, Field(ge=1, le=2**31 - 1)]  # the id columns are 32-bit on PostgreSQL
 
 
 class OfficerOut(Output):

@@ -17,7 +17,7 @@ from ..errors import ValidationFailed
 from ..leave.models import LeaveRequest
 from ..locations.models import ZoneEvent
 from ..mall.models import PointEntry
-from ..schemas import PageQuery, decode_cursor, encode_cursor
+from ..schemas import MAX_ID, PageQuery, decode_cursor, encode_cursor
 from ..time import TZDateTime, iso_z
 
 
@@ -88,7 +88,10 @@ def _cursor(cursor: str) -> tuple[datetime, str, int]:
     values = decode_cursor(cursor)
     try:
         at, type_, id_ = values
-        return datetime.fromisoformat(at.replace("Z", "+00:00")), str(type_), int(id_)
+        # an id beyond the columns' range (or a float like 1e300) would fail in SQL, not here
+        if type(id_) is not int or not 0 <= id_ <= MAX_ID:
+            raise ValueError
+        return datetime.fromisoformat(at.replace("Z", "+00:00")), str(type_), id_
     except (ValueError, TypeError, AttributeError):
         raise ValidationFailed("The cursor is not valid.", code="invalid_cursor") from None
 

@@ -6,7 +6,7 @@ from flask import current_app, g
 from ..api import Answer, ApiBlueprint
 from ..auth.principal import current_principal
 from ..database import db
-from ..errors import DomainError, NotFound, ValidationFailed
+from ..errors import NotFound, ValidationFailed
 from ..people.models import Supervisee
 from ..people.service import get_supervisee
 from ..time import now
@@ -88,11 +88,8 @@ def my_code():
               errors=(422,))
 def verify_code(body: CodeVerifyIn):
     settings = _settings()
-    try:
-        person_id = status_code.read_token(settings.SECRET_KEY, current_app.extensions["correction.clock"],
-                                           body.token, settings.STATUS_CODE_TTL_SECONDS)
-    except status_code.CodeRefused as error:
-        raise DomainError(error.message, status=422, code=error.code) from None
+    person_id = status_code.read_token(settings.SECRET_KEY, current_app.extensions["correction.clock"],
+                                       body.token, settings.STATUS_CODE_TTL_SECONDS)
     try:
         person = get_supervisee(db.session, current_principal(), person_id)
     except NotFound:

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from itsdangerous import BadData, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
 from ..alerts.models import Alert
+from ..errors import DomainError
 from .models import SpotCheck
 
 _SALT = "status-code-v1"
@@ -50,12 +51,13 @@ def issue_token(secret_key: str, clock, supervisee_id: int) -> str:
     return _serializer(secret_key, clock).dumps({"s": supervisee_id})
 
 
-class CodeRefused(Exception):
+class CodeRefused(DomainError):
     """The status code cannot be trusted: ``code`` says why (code_invalid, code_expired)."""
 
+    status = 422
+
     def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code, self.message = code, message
+        super().__init__(message, code=code)
 
 
 def read_token(secret_key: str, clock, token: str, max_age: int) -> int:

@@ -139,11 +139,8 @@ def fulfil_order(order_id: int, body: FulfilIn):
     verified = None
     if body.status_code:
         settings = _settings()
-        try:
-            verified = status_code.read_token(settings.SECRET_KEY, current_app.extensions["correction.clock"],
-                                              body.status_code, settings.STATUS_CODE_TTL_SECONDS)
-        except status_code.CodeRefused as error:
-            raise DomainError(error.message, status=422, code=error.code) from None
+        verified = status_code.read_token(settings.SECRET_KEY, current_app.extensions["correction.clock"],
+                                          body.status_code, settings.STATUS_CODE_TTL_SECONDS)
     return service.fulfil(db.session, current_principal(), order_id, now(), verified_supervisee=verified)
 
 

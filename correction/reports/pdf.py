@@ -41,7 +41,7 @@ def to_pdf(report: dict[str, Any], font_path: str) -> bytes:
 
     scope = report["office"]["name"] if report["office"] else report["bureau"]["name"]
     story += [Spacer(1, 40 * mm), Paragraph(f"{scope}", title),
-              Paragraph(f"社区矫正周报 Weekly compliance report", heading),
+              Paragraph("社区矫正周报 Weekly compliance report", heading),
               Paragraph(f"{report['week']}（{report['from']} 至 {report['to']}，{report['timezone']}）", body),
               Paragraph(f"生成时间 Generated: {report['generated_at']}", body)]
     if report["provisional"]:

@@ -81,8 +81,6 @@ class Settings:
     TRACK_MAX_POINTS: int = 10_000  # Most points in one track export (the rest is cut).
     LEAVE_OFFICE_MAX_DAYS: int = 7  # Leave an office officer may approve.
     LEAVE_BUREAU_MAX_DAYS: int = 30  # Leave a bureau supervisor may approve; longer is refused.
-    LEAVE_ROUTE_HALF_WIDTH_M: float = 5000.0  # Approved leave also permits a corridor this wide each side
-    #                                           of the straight route from home to the destination.
 
     # --- Scheduler, sweeps and the alert queue -------------------------------------------
     SIGNAL_LOST_HOURS: dict[str, int] = field(default_factory=lambda: {

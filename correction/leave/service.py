@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from ..auth.principal import Principal, office_scope
 from ..errors import DomainError, NotFound, ValidationFailed
-from ..locations.geometry import GeometryError, centre, corridor, validate
+from ..locations.geometry import GeometryError, route_area, validate
 from ..locations.models import Zone
 from ..locations.zones import create_zone
 from ..notifications.service import notify
@@ -73,9 +73,8 @@ def decide(session, settings, principal: Principal, leave_id: int, *, approve: b
             Zone.supervisee_id == person.id, Zone.kind == "permitted", Zone.active,
             Zone.leave_request_id.is_(None))).scalars().first()
         if home is not None:  # the journey there and back is permitted too
-            route = corridor(centre(home), centre(leave.destination_geometry), settings.LEAVE_ROUTE_HALF_WIDTH_M)
             create_zone(session, principal, person, kind="permitted", name=f"请假路线 route to {leave.destination_name}",
-                        geometry=route, now=now, leave_request_id=leave.id)
+                        geometry=route_area(home, leave.destination_geometry), now=now, leave_request_id=leave.id)
     notify(session, supervisee_id=leave.supervisee_id, kind="leave_decision",
            title="请假审批 Leave " + ("approved" if approve else "rejected"),
            body=note or ("Your leave is approved." if approve else "Your leave is rejected."), now=now,

@@ -141,23 +141,20 @@ def _check_position(position: Any) -> None:
         raise GeometryError("longitude must be within ±180 and latitude within ±90")
 
 
-def corridor(start: tuple[float, float], end: tuple[float, float], half_width_m: float) -> dict:
-    """A GeoJSON polygon around the straight line from ``start`` to ``end`` (lat, lon pairs)."""
-    lat0 = (start[0] + end[0]) / 2
-    kx = _M_PER_DEG_LON_EQUATOR * math.cos(math.radians(lat0))
-    dx, dy = (end[1] - start[1]) * kx, (end[0] - start[0]) * _M_PER_DEG_LAT
-    length = math.hypot(dx, dy) or 1.0
-    # the unit normal, scaled to the half width, back in degrees
-    nx, ny = -dy / length * half_width_m / kx, dx / length * half_width_m / _M_PER_DEG_LAT
-    ring = [[start[1] + nx, start[0] + ny], [end[1] + nx, end[0] + ny], [end[1] - nx, end[0] - ny],
-            [start[1] - nx, start[0] - ny], [start[1] + nx, start[0] + ny]]
-    return {"type": "Polygon", "coordinates": [[[round(x, 6), round(y, 6)] for x, y in ring]]}
+def route_area(home: dict, destination: dict) -> dict:
+    """The convex hull of the home area and the destination: the way from one to the other.
+
+    Circles are approximated by 64-sided polygons (in degrees scaled at their latitude).
+    """
+    hull = shapely.convex_hull(shapely.union(_as_polygon(home), _as_polygon(destination)))
+    return json.loads(shapely.to_geojson(shapely.set_precision(hull, 1e-6)))
 
 
-def centre(geometry: dict) -> tuple[float, float]:
-    """The (lat, lon) centre of a validated zone geometry."""
-    if geometry["type"] == "Circle":
-        lon, lat = geometry["center"]
-        return lat, lon
-    point = shape(geometry).centroid
-    return point.y, point.x
+def _as_polygon(geometry: dict):
+    if geometry["type"] != "Circle":
+        return shape(geometry)
+    lon, lat = geometry["center"]
+    radius_deg_lat = geometry["radius_m"] / _M_PER_DEG_LAT
+    scale = math.cos(math.radians(lat))
+    circle = shapely.Point(0, 0).buffer(radius_deg_lat, quad_segs=16)
+    return shapely.transform(circle, lambda c: c * [1 / scale, 1] + [lon, lat])

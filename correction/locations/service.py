@@ -59,17 +59,47 @@ def ingest(session, settings, person: Supervisee, raw_fixes: list[Any], *, sourc
                          **fix.model_dump()))
     if not rows:
         return result
-    insert = insert_for(session)
-    stmt = (insert(LocationFix).on_conflict_do_nothing(index_elements=["supervisee_id", "recorded_at"])
-            .returning(LocationFix.id))
-    new_ids = [row for row in session.execute(stmt, rows).scalars()]
-    result.stored = len(new_ids)
+    new = sorted(_store(session, rows), key=lambda f: f.recorded_at)
+    result.stored = len(new)
     result.skipped = len(rows) - result.stored
-    if new_ids:
-        new = list(session.execute(sa.select(LocationFix).where(LocationFix.id.in_(new_ids))
-                                   .order_by(LocationFix.recorded_at)).scalars())
+    if new:
         evaluate(session, settings, person, new, now)
     return result
+
+
+_EVALUATED = (LocationFix.id, LocationFix.recorded_at, LocationFix.lat, LocationFix.lon, LocationFix.accuracy_m,
+              LocationFix.is_mock, LocationFix.source)
+
+
+def _store(session, rows: list[dict[str, Any]]) -> list:
+    """Insert the fixes not stored before; return the new ones with what evaluation reads."""
+    if session.get_bind().dialect.name == "postgresql":
+        return _store_unnest(session, rows)
+    insert = insert_for(session)
+    stmt = (insert(LocationFix).on_conflict_do_nothing(index_elements=["supervisee_id", "recorded_at"])
+            .returning(*_EVALUATED))
+    return list(session.execute(stmt, rows).all())
+
+
+_UNNEST = sa.text("""
+    INSERT INTO location_fixes (supervisee_id, received_at, source, recorded_at, lat, lon, accuracy_m, speed_mps,
+                                heading, altitude_m, battery, is_mock)
+    SELECT :supervisee_id, :received_at, :source, u.* FROM unnest(
+        CAST(:recorded_at AS timestamptz[]), CAST(:lat AS float8[]), CAST(:lon AS float8[]),
+        CAST(:accuracy_m AS float8[]), CAST(:speed_mps AS float8[]), CAST(:heading AS float8[]),
+        CAST(:altitude_m AS float8[]), CAST(:battery AS float8[]), CAST(:is_mock AS boolean[])) AS u
+    ON CONFLICT (supervisee_id, recorded_at) DO NOTHING
+    RETURNING id, recorded_at, lat, lon, accuracy_m, is_mock, source
+""").columns(*_EVALUATED)
+
+
+def _store_unnest(session, rows: list[dict[str, Any]]) -> list:
+    """PostgreSQL: one short statement with array parameters, instead of a VALUES row per fix."""
+    first = rows[0]
+    columns = ("recorded_at", "lat", "lon", "accuracy_m", "speed_mps", "heading", "altitude_m", "battery", "is_mock")
+    params = {name: [row[name] for row in rows] for name in columns}
+    params.update(supervisee_id=first["supervisee_id"], received_at=first["received_at"], source=first["source"])
+    return list(session.execute(_UNNEST, params).all())
 
 
 def _rule_refusal(settings, fix: FixIn, now: datetime) -> tuple[str, str] | None:

@@ -142,7 +142,9 @@ class World:
                             office_id=row["office_id"], level=row["level"],
                             home=home_near(self.stations[row["office_id"]], rng, avoid),
                             station=self.stations[row["office_id"]], behaviour=behaviour,
-                            channel=rng.choices(["app", "osmand", "owntracks"], [0.7, 0.15, 0.15])[0], rng=rng,
+                            # OwnTracks reports no mock flag, so mocked GPS is only seen from the app or OsmAnd
+                            channel=("app" if behaviour == "mock_gps" else
+                                     rng.choices(["app", "osmand", "owntracks"], [0.7, 0.15, 0.15])[0]), rng=rng,
                             exclusion_zone=zones.get(row["id"]))
             status, body = self.http.call("POST", "/auth/supervisee/login", body={
                 "phone": person.phone, "password": person.password, "device_id": person.device_id})

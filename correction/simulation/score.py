@@ -43,9 +43,15 @@ def scorecard(app, world, config) -> dict:
     delays = [(b.caught_at - b.at).total_seconds() / 60 for b in breaches if b.caught_at is not None]
     by_type: dict[str, dict] = {}
     for breach in breaches:
-        entry = by_type.setdefault(breach.type, {"planted": 0, "caught": 0})
+        entry = by_type.setdefault(breach.type, {"planted": 0, "caught": 0, "minutes": []})
         entry["planted"] += 1
         entry["caught"] += breach.caught_by is not None
+        if breach.caught_at is not None:
+            entry["minutes"].append((breach.caught_at - breach.at).total_seconds() / 60)
+    for entry in by_type.values():
+        minutes = entry.pop("minutes")
+        entry["median_minutes_to_alert"] = round(median(minutes), 1) if minutes else None
+        entry["worst_minutes_to_alert"] = round(max(minutes), 1) if minutes else None
     http = world.http
     fixes_rate = world.counts["fixes_sent"] / world.timing["fixes"] if world.timing["fixes"] else None
     checkin_rate = world.counts["checkins_sent"] / world.timing["checkins"] if world.timing["checkins"] else None

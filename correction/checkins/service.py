@@ -125,7 +125,7 @@ def _inside_home_area(session, person_id: int, fix: Fix) -> bool:
     """Whether the fix is surely inside the person's own permitted area (not a leave destination)."""
     return any(zone.kind == "permitted" and zone.starts is None
                and zone.shape.signed_distance(fix.lat, fix.lon) < -fix.accuracy_m
-               for zone in active_zones(session, person_id))
+               for zone in active_zones(session, person_id, since=fix.recorded_at))
 
 
 def request_spot_check(session, settings, principal: Principal, *, supervisee_id: int,

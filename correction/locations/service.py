@@ -178,13 +178,22 @@ class _ActiveZone:
         return (self.starts is None or self.starts <= at) and (self.ends is None or at <= self.ends)
 
 
-def active_zones(session, person_id: int) -> list[_ActiveZone]:
-    """Return the person's active zones; leave destinations carry their leave's period."""
+def active_zones(session, person_id: int, since: datetime | None = None) -> list[_ActiveZone]:
+    """Return the person's zones; a leave's zones carry the period they permitted.
+
+    A leave permits its destination and route from its start until the return (销假) or its
+    end, whichever is first, also for fixes that arrive after the leave was closed. Leaves that
+    ended before ``since`` are left out.
+    """
+    until = sa.func.coalesce(LeaveRequest.returned_at, LeaveRequest.end_at)
+    leave_counts = LeaveRequest.status.in_(("approved", "closed"))
+    if since is not None:
+        leave_counts = sa.and_(leave_counts, until >= since)
     rows = session.execute(
-        sa.select(Zone, LeaveRequest.start_at, LeaveRequest.end_at)
+        sa.select(Zone, LeaveRequest.start_at, until)
         .outerjoin(LeaveRequest, LeaveRequest.id == Zone.leave_request_id)
         .where(Zone.supervisee_id == person_id, Zone.active,
-               sa.or_(Zone.leave_request_id.is_(None), LeaveRequest.status == "approved"))).all()
+               sa.or_(Zone.leave_request_id.is_(None), leave_counts))).all()
     return [_ActiveZone(z.id, z.kind, z.name, compile_zone(z.geometry), start, end) for z, start, end in rows]
 
 
@@ -207,7 +216,7 @@ def observations(zones: list[_ActiveZone], zone_key: str, fixes) -> list[tuple[s
 
 
 def _check_zones(session, settings, person, fixes, now) -> None:
-    zones = active_zones(session, person.id)
+    zones = active_zones(session, person.id, since=fixes[0].recorded_at)
     keys = ([PERMITTED] if any(z.kind == "permitted" for z in zones) else []) + \
         [f"exclusion:{z.id}" for z in zones if z.kind == "exclusion"]
     if not keys:

@@ -99,7 +99,8 @@ def main() -> None:
     url = scratch_database("correction_bench_ingest")
     people = max(args.threads * 4, 40)
     tokens, keys = build(url, people)
-    start = time.time() - 20 * 86400  # weeks of history, all within retention
+    # Each batch covers 100 minutes of one phone; all of it lies in the past and within retention.
+    start = time.time() - (args.batches * BATCH * 60) - 86400
     jobs = [(tokens[n % people][1], n) for n in range(args.batches)]
 
     with gunicorn({"DATABASE_URL": url, "CORRECTION_LOG_LEVEL": "WARNING"}) as base:
@@ -113,7 +114,7 @@ def main() -> None:
                              headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
                 response = conn.getresponse()
                 body = json.loads(response.read())
-                return None if response.status == 200 and body["stored"] == BATCH else f"{response.status} {body}"
+                return None if response.status == 200 and body["stored"] == BATCH else f"{response.status} {str(body)[:200]}"
             finally:
                 conn.close()
 

@@ -93,3 +93,33 @@ def drive(requests_to_send: list, send, threads: int) -> dict:
             "p50_ms": 1000 * latencies[len(latencies) // 2],
             "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
             "errors": len(errors), "first_error": errors[0] if errors else None}
+
+
+def migrated_app(url: str):
+    """An app on ``url`` with every migration applied."""
+    from flask_migrate import upgrade
+
+    from correction import create_app
+    from correction.config import Settings
+
+    app = create_app(Settings.from_env(environ={}, DATABASE_URL=url, LOG_LEVEL="WARNING"))
+    with app.app_context():
+        upgrade()
+    return app
+
+
+def one_office(session, created):
+    """A bureau with one office and its officer; returns (office, officer)."""
+    from correction.people.models import Bureau, Office, Officer
+
+    bureau = Bureau(code="bench", name="bench")
+    session.add(bureau)
+    session.flush()
+    office = Office(bureau_id=bureau.id, code="bench-office", name="bench office")
+    session.add(office)
+    session.flush()
+    officer = Officer(bureau_id=bureau.id, office_id=office.id, username="bench", name="b", role="officer",
+                      password_hash="x", totp_secret="x", active=True, created_at=created)
+    session.add(officer)
+    session.flush()
+    return office, officer

@@ -20,36 +20,24 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks._harness import drive, gunicorn, scratch_database  # noqa: E402
+from benchmarks._harness import drive, gunicorn, migrated_app, one_office, scratch_database  # noqa: E402
 
 
 def build(url: str, n: int) -> tuple[list[str], dict]:
     """Migrate and fill the database; return the supervisees' tokens and the station."""
-    from flask_migrate import upgrade
-
-    from correction import create_app
     from correction.auth.models import AuthToken
-    from correction.config import Settings
     from correction.database import db
-    from correction.people.models import Bureau, Device, Office, Officer, Station, Supervisee
+    from correction.people.models import Device, Station, Supervisee
     from correction.security import new_token
     from correction.time import utcnow
 
-    app = create_app(Settings.from_env(environ={}, DATABASE_URL=url, LOG_LEVEL="WARNING"))
+    app = migrated_app(url)
     with app.app_context():
-        upgrade()
         now = utcnow()
-        bureau = Bureau(code="bench", name="bench")
-        db.session.add(bureau)
-        db.session.flush()
-        office = Office(bureau_id=bureau.id, code="bench-office", name="bench office")
-        db.session.add(office)
-        db.session.flush()
+        office, officer = one_office(db.session, now)
         station = Station(office_id=office.id, name="s", lat=29.0833, lon=119.6490, radius_m=150,
                           qr_secret=secrets.token_hex(32), active=True)
-        officer = Officer(bureau_id=bureau.id, office_id=office.id, username="bench", name="b",
-                          role="officer", password_hash="x", totp_secret="x", active=True, created_at=now)
-        db.session.add_all([station, officer])
+        db.session.add(station)
         db.session.flush()
         people = [dict(office_id=office.id, officer_id=officer.id, name=f"p{i}", phone=f"1{i:010d}",
                        password_hash="x", national_id_hash=f"{i:064d}", national_id_last4="0000",

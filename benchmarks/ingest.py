@@ -21,38 +21,24 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks._harness import drive, gunicorn, scratch_database  # noqa: E402
+from benchmarks._harness import drive, gunicorn, migrated_app, one_office, scratch_database  # noqa: E402
 
 BATCH = 100
 
 
 def build(url: str, people: int):
-    from flask_migrate import upgrade
-
-    from correction import create_app
     from correction.auth.models import AuthToken
-    from correction.config import Settings
     from correction.database import db
     from correction.locations.models import Zone
-    from correction.people.models import Bureau, Device, Office, Officer, Supervisee
+    from correction.people.models import Device, Supervisee
     from correction.people.seed import DISTRICT
     from correction.security import new_token
     from correction.time import utcnow
 
-    app = create_app(Settings.from_env(environ={}, DATABASE_URL=url, LOG_LEVEL="WARNING"))
+    app = migrated_app(url)
     with app.app_context():
-        upgrade()
         now = utcnow()
-        bureau = Bureau(code="bench", name="bench")
-        db.session.add(bureau)
-        db.session.flush()
-        office = Office(bureau_id=bureau.id, code="bench-office", name="o")
-        db.session.add(office)
-        db.session.flush()
-        officer = Officer(bureau_id=bureau.id, office_id=office.id, username="bench", name="b", role="officer",
-                          password_hash="x", totp_secret="x", active=True, created_at=now)
-        db.session.add(officer)
-        db.session.flush()
+        office, officer = one_office(db.session, now)
         ids = db.session.execute(sa.insert(Supervisee).returning(Supervisee.id), [
             dict(office_id=office.id, officer_id=officer.id, name=f"p{i}", phone=f"1{i:010d}", password_hash="x",
                  national_id_hash=f"{i:064d}", national_id_last4="0000", sentence_type="probation",

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks._harness import scratch_database  # noqa: E402
+from benchmarks._harness import migrated_app, one_office, scratch_database  # noqa: E402
 
 SUNDAY_CLOSE = datetime(2026, 11, 29, 12, 0, tzinfo=timezone.utc)  # Sunday 20:00 in Shanghai
 NOW = SUNDAY_CLOSE + timedelta(minutes=1)
@@ -52,28 +52,14 @@ ON CONFLICT (supervisee_id, type, subject_key) WHERE status <> 'resolved' DO NOT
 
 
 def build(n: int):
-    from flask_migrate import upgrade
-
-    from correction import create_app
-    from correction.config import Settings
     from correction.database import db
-    from correction.people.models import Bureau, Office, Officer, Supervisee
+    from correction.people.models import Supervisee
 
     url = scratch_database(f"correction_bench_sweep_{n}")
-    app = create_app(Settings.from_env(environ={}, DATABASE_URL=url, LOG_LEVEL="WARNING"))
+    app = migrated_app(url)
     with app.app_context():
-        upgrade()
         created = SUNDAY_CLOSE - timedelta(days=30)
-        bureau = Bureau(code="bench", name="bench")
-        db.session.add(bureau)
-        db.session.flush()
-        office = Office(bureau_id=bureau.id, code="o", name="o")
-        db.session.add(office)
-        db.session.flush()
-        officer = Officer(bureau_id=bureau.id, office_id=office.id, username="b", name="b", role="officer",
-                          password_hash="x", totp_secret="x", active=True, created_at=created)
-        db.session.add(officer)
-        db.session.flush()
+        office, officer = one_office(db.session, created)
         levels = ("strict", "normal", "lenient")
         for chunk in range(0, n, 20_000):
             db.session.execute(sa.insert(Supervisee), [

@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
+from types import SimpleNamespace
+
 import pytest
 import sqlalchemy as sa
 
@@ -22,10 +24,7 @@ NOTIFICATIONS = f"{API}/me/notifications"
 
 @pytest.fixture
 def scene(make):
-    class Scene:
-        pass
-
-    s = Scene()
+    s = SimpleNamespace()
     s.office = make.office()
     s.officer = make.officer(s.office)
     s.person = make.supervisee(s.office, s.officer.officer)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from types import SimpleNamespace
+
 import pytest
 import sqlalchemy as sa
 
@@ -25,10 +27,7 @@ SUPERVISEES = f"{API}/supervisees"
 
 @pytest.fixture
 def scene(make, auth):
-    class Scene:
-        pass
-
-    s = Scene()
+    s = SimpleNamespace()
     s.bureau = make.bureau()
     s.office = make.office(s.bureau)
     s.sister_office = make.office(s.bureau)

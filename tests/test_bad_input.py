@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 
+from types import SimpleNamespace
+
 import pytest
 import sqlalchemy as sa
 
@@ -23,10 +25,7 @@ SUPERVISEES = f"{API}/supervisees"
 
 @pytest.fixture
 def scene(make, auth):
-    class Scene:
-        pass
-
-    s = Scene()
+    s = SimpleNamespace()
     s.office = make.office()
     s.officer = make.officer(s.office)
     s.person = make.supervisee(s.office, s.officer.officer, level="strict")

@@ -10,6 +10,8 @@ import json
 import logging
 from datetime import date
 
+from types import SimpleNamespace
+
 import pytest
 import sqlalchemy as sa
 
@@ -25,11 +27,7 @@ SUPERVISEES = f"{API}/supervisees"
 @pytest.fixture
 def org(make):
     """Two offices in one bureau, one office in another bureau, with staff and people."""
-
-    class Org:
-        pass
-
-    o = Org()
+    o = SimpleNamespace()
     o.bureau = make.bureau()
     o.office = make.office(o.bureau, name="城中街道司法所")
     o.sister_office = make.office(o.bureau, name="城东街道司法所")

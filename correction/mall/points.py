@@ -31,7 +31,6 @@ def lock_balance(session, supervisee_id: int) -> int:
 def post(session, *, supervisee_id: int, office_id: int, delta: int, event: str, event_ref: str,
          reason: str, now: datetime, officer_id: int | None = None) -> PointEntry | None:
     """Append one ledger line and move the balance with it; None if the event was already posted."""
-    lock_balance(session, supervisee_id)
     insert = insert_for(session)
     entry_id = session.execute(
         insert(PointEntry).values(supervisee_id=supervisee_id, office_id=office_id, delta=delta, event=event,
@@ -40,8 +39,11 @@ def post(session, *, supervisee_id: int, office_id: int, delta: int, event: str,
         .returning(PointEntry.id)).scalar_one_or_none()
     if entry_id is None:
         return None
-    session.execute(sa.update(PointBalance).where(PointBalance.supervisee_id == supervisee_id)
-                    .values(balance=PointBalance.balance + delta))
+    # One upsert both creates the balance row and moves it; it takes the row lock that every
+    # other change to this person's points waits for.
+    stmt = insert(PointBalance).values(supervisee_id=supervisee_id, balance=delta)
+    session.execute(stmt.on_conflict_do_update(index_elements=["supervisee_id"],
+                                               set_={"balance": PointBalance.balance + stmt.excluded.balance}))
     return session.get(PointEntry, entry_id)
 
 

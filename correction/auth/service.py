@@ -119,11 +119,12 @@ def resolve_token(session, settings, raw_token: str, now: datetime) -> Principal
             raise Unauthorized("The account is disabled.", code="token_invalid")
         return Principal("officer", officer.id, officer.bureau_id, officer.office_id, officer.role,
                          row.id, officer.username)
-    person = session.get(Supervisee, row.supervisee_id)
+    person, bureau_id = session.execute(
+        sa.select(Supervisee, Office.bureau_id).join(Office, Office.id == Supervisee.office_id)
+        .where(Supervisee.id == row.supervisee_id)).one()
     if person.status != "active":
         raise Unauthorized("Supervision has ended for this account.", code="token_invalid")
-    return Principal("supervisee", person.id, _bureau_of_office(session, person.office_id),
-                     person.office_id, None, row.id, person.phone[-4:])
+    return Principal("supervisee", person.id, bureau_id, person.office_id, None, row.id, person.phone[-4:])
 
 
 def revoke_token(session, token_id: int, now: datetime) -> None:

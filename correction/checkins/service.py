@@ -84,7 +84,8 @@ def check_in(session, settings, principal: Principal, *, kind: str, fix: Fix, qr
     if kind == "station" and not qr_text:
         raise refuse("qr_required", "Scan the station's code to report in person.")
 
-    window, spot = _open_window(session, settings, person, kind, now)
+    back = _leave_awaiting_return(session, person.id, now) if kind != "spot" else None
+    window, spot = _open_window(session, settings, person, kind, now, back)
     if window is None:
         raise refuse("no_open_window", "No check-in of this kind is due now.", status=409)
     attempt.update(window_key=window.key, window_closes_at=window.closes_at,
@@ -111,11 +112,12 @@ def check_in(session, settings, principal: Principal, *, kind: str, fix: Fix, qr
     if spot is not None:
         session.execute(sa.update(SpotCheck).where(SpotCheck.id == spot.id, SpotCheck.status == "pending")
                         .values(status="answered", answered_at=now))
-    if kind == "station" or (kind == "remote" and _inside_home_area(session, person.id, fix)):
+    accepted = Checkin(id=new_id, outcome="accepted", refusal_code=None, **attempt)  # as written, not re-read
+    if back is not None and (kind == "station" or _inside_home_area(session, person.id, fix)):
         close_on_return(session, person.id, now)  # 销假: back home, reported
     award(session, settings, supervisee_id=person.id, office_id=person.office_id, event=_POINT_EVENTS[kind],
-          event_ref=f"checkin:{new_id}", now=now)
-    return CheckinResult(session.get(Checkin, new_id), created=True)
+          event_ref=f"checkin:{accepted.id}", now=now)
+    return CheckinResult(accepted, created=True)
 
 
 _POINT_EVENTS = {"remote": "checkin_remote", "station": "checkin_station", "spot": "spot_check_passed"}
@@ -167,9 +169,8 @@ def _pending_spot(session, supervisee_id: int, now: datetime) -> SpotCheck | Non
         .order_by(SpotCheck.requested_at.desc()).limit(1)).scalar_one_or_none()
 
 
-def _open_window(session, settings, person, kind: str, now: datetime):
+def _open_window(session, settings, person, kind: str, now: datetime, back=None):
     if kind == "station":
-        back = _leave_awaiting_return(session, person.id, now)
         if back is not None:  # 销假: reporting back in person closes the leave, due window or not
             return Window(kind="station", key=f"return:{back.id}", first_day=back.start_at.date(),
                           due_day=back.end_at.date(), opens_at=back.start_at,

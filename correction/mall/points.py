@@ -32,19 +32,21 @@ def post(session, *, supervisee_id: int, office_id: int, delta: int, event: str,
          reason: str, now: datetime, officer_id: int | None = None) -> PointEntry | None:
     """Append one ledger line and move the balance with it; None if the event was already posted."""
     insert = insert_for(session)
+    values = dict(supervisee_id=supervisee_id, office_id=office_id, delta=delta, event=event, event_ref=event_ref,
+                  reason=reason, officer_id=officer_id, created_at=now)
     entry_id = session.execute(
-        insert(PointEntry).values(supervisee_id=supervisee_id, office_id=office_id, delta=delta, event=event,
-                                  event_ref=event_ref, reason=reason, officer_id=officer_id, created_at=now)
+        insert(PointEntry).values(**values)
         .on_conflict_do_nothing(index_elements=["supervisee_id", "event", "event_ref"])
         .returning(PointEntry.id)).scalar_one_or_none()
     if entry_id is None:
         return None
+    entry = PointEntry(id=entry_id, **values)  # what was written, without reading it back
     # One upsert both creates the balance row and moves it; it takes the row lock that every
     # other change to this person's points waits for.
     stmt = insert(PointBalance).values(supervisee_id=supervisee_id, balance=delta)
     session.execute(stmt.on_conflict_do_update(index_elements=["supervisee_id"],
                                                set_={"balance": PointBalance.balance + stmt.excluded.balance}))
-    return session.get(PointEntry, entry_id)
+    return entry
 
 
 def award(session, settings, *, supervisee_id: int, office_id: int, event: str, event_ref: str,

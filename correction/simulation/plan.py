@@ -57,9 +57,10 @@ class Planner:
         elif b == "phone_off":
             off = self.local(rng.randrange(max(1, days - 1)), 8)
             person.phone_off = (off, off + timedelta(hours=30))
-            # 失联 begins when the silence passes the level's limit, not when the phone goes off
+            # 失联 begins when the silence passes the level's limit. The silence starts with the last
+            # upload before the phone went off, up to one upload interval earlier.
             limit = timedelta(hours=self.settings.SIGNAL_LOST_HOURS[person.level])
-            self.breaches.append(Breach(person.id, "signal_lost", off + limit))
+            self.breaches.append(Breach(person.id, "signal_lost", off - person.upload_every() + limit))
         elif b == "mock_gps":
             person.mock_from = self.local(rng.randrange(days), 12)
             self.breaches.append(Breach(person.id, "mock_location", person.mock_from))

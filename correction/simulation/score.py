@@ -27,9 +27,7 @@ def scorecard(app, world, config) -> dict:
         if alert.type in SUBJECT_TYPES:
             candidates = [b for b in candidates if b.subject == alert.subject_key]
         else:
-            # the last fix before the silence may be up to one upload interval before the phone went off
-            slack = timedelta(hours=2 if alert.type == "signal_lost" else 0, minutes=5)
-            candidates = [b for b in candidates if alert.raised_at >= b.at - slack]
+            candidates = [b for b in candidates if alert.raised_at >= b.at - timedelta(minutes=5)]
         if candidates:
             justified += 1
             for breach in candidates:

@@ -8,6 +8,12 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from .service import TOTALLED
+
+# The order totals are built in; a report read back from PostgreSQL (JSONB) has lost it.
+TOTALS_ORDER = ("supervisees", *TOTALLED, "on_time_rate", "location_coverage", "status_green", "status_yellow",
+                "status_red")
+
 COLUMNS = [  # (key, header, kind)
     ("supervisee_id", "ID", "int"), ("name", "姓名 Name", "text"), ("office", "司法所 Office", "text"),
     ("level", "管理等级 Level", "text"), ("expected", "应签 Expected", "int"), ("done", "已签 Done", "int"),
@@ -41,7 +47,9 @@ def to_xlsx(report: dict[str, Any]) -> bytes:
     summary["A1"].font = Font(bold=True, size=14)
     summary.append(["Week", report["week"], report["from"], report["to"]])
     summary.append(["Provisional", report["provisional"]])
-    for key, value in report["totals"].items():
+    totals = report["totals"]
+    for key in sorted(totals, key=lambda k: TOTALS_ORDER.index(k) if k in TOTALS_ORDER else len(TOTALS_ORDER)):
+        value = totals[key]
         summary.append([key, value])
         if key in ("on_time_rate", "location_coverage") and value is not None:
             summary.cell(row=summary.max_row, column=2).number_format = "0.0%"

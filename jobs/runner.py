@@ -16,6 +16,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.interval import IntervalTrigger
 from filelock import FileLock, Timeout
 
 from correction.database import db
@@ -64,7 +65,8 @@ class LeaderLock:
         settings = app.config["SETTINGS"]
         self.postgres = settings.DATABASE_URL.startswith("postgresql")
         self.key = settings.SCHEDULER_LOCK_KEY
-        self.file = FileLock(settings.SCHEDULER_LOCK_FILE)
+        # not thread-local: the watchdog thread must see the lock the main thread holds
+        self.file = FileLock(settings.SCHEDULER_LOCK_FILE, thread_local=False)
         self.connection = None
 
     def try_acquire(self) -> bool:
@@ -117,8 +119,10 @@ def build_scheduler(app, specs: list[JobSpec]) -> BlockingScheduler:
     scheduler = BlockingScheduler(timezone=UTC, job_defaults={
         "coalesce": True, "max_instances": 1, "misfire_grace_time": settings.SCHEDULER_MISFIRE_GRACE_SECONDS})
     for spec in specs:
-        scheduler.add_job(run_job, trigger=spec.trigger, args=(app, spec), id=spec.id, name=spec.id,
-                          next_run_time=datetime.now(UTC))
+        # Interval jobs run at once when a leader starts (they catch up from their watermarks);
+        # cron jobs (the purge, the weekly report) keep to their times.
+        first = {"next_run_time": datetime.now(UTC)} if isinstance(spec.trigger, IntervalTrigger) else {}
+        scheduler.add_job(run_job, trigger=spec.trigger, args=(app, spec), id=spec.id, name=spec.id, **first)
     return scheduler
 
 

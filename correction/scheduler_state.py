@@ -40,9 +40,12 @@ def watermark(session, job_id: str, default: datetime) -> datetime:
 
 
 def advance_watermark(session, job_id: str, reached: datetime) -> None:
-    """Record that ``job_id`` has looked up to ``reached`` (never moves backwards)."""
-    row = session.get(Watermark, job_id, with_for_update=True)
-    if row is None:
-        session.add(Watermark(job_id=job_id, reached=reached))
-    elif reached > row.reached:
-        row.reached = reached
+    """Record that ``job_id`` has looked up to ``reached`` (never backwards).
+
+    An upsert, so two schedulers' first runs cannot collide on inserting the same row.
+    """
+    from .database import insert_for
+
+    stmt = insert_for(session)(Watermark).values(job_id=job_id, reached=reached)
+    session.execute(stmt.on_conflict_do_update(index_elements=["job_id"], set_={"reached": stmt.excluded.reached},
+                                               where=Watermark.reached < stmt.excluded.reached))

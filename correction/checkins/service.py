@@ -92,6 +92,8 @@ def check_in(session, settings, principal: Principal, *, kind: str, fix: Fix, qr
                    spot_check_id=spot.id if spot else None)
     first = _accepted_in(session, person.id, window.key)
     if first is not None:
+        if back is not None and kind == "remote" and _inside_home_area(session, person.id, fix):
+            close_on_return(session, person.id, now)  # 销假 even when the day's window was already met
         return CheckinResult(first, created=False)
     if fix.recorded_at < window.opens_at:
         raise refuse("fix_too_old", "The fix was taken before this check-in opened; take a fresh one.")

@@ -25,7 +25,9 @@ class FixIn(BaseModel):
 
 
 class BatchIn(Input):
-    fixes: Annotated[list[dict[str, Any]], Field(max_length=500)] = Field(
+    # list[Any], not list[dict]: a fix that is not even an object is refused on its own, with its
+    # index, like any other bad fix; it must not cost the good fixes of the batch.
+    fixes: Annotated[list[Any], Field(max_length=500)] = Field(
         description="Up to LOCATION_BATCH_MAX fixes; each is checked on its own (see FixIn).")
 
 

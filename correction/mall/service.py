@@ -20,9 +20,9 @@ class RedemptionRefused(DomainError):
 
 def create_item(session, principal: Principal, data: dict[str, Any], now: datetime) -> MallItem:
     """Add an item to the caller's office (supervisors name an office of their bureau)."""
-    from ..people.service import _target_office  # one rule for "which office may this caller write to"
+    from ..people.service import office_for_write
 
-    office_id = _target_office(session, principal, data.pop("office_id", None))
+    office_id = office_for_write(session, principal, data.pop("office_id", None))
     item = MallItem(office_id=office_id, created_at=now, updated_at=now, **data)
     session.add(item)
     session.flush()

@@ -55,7 +55,7 @@ def find_by_national_id(session, settings, principal: Principal, national_id: st
 def enrol_supervisee(session, settings, hasher: PasswordHasher, principal: Principal,
                      data: dict[str, Any], now: datetime) -> Supervisee:
     """Create a supervisee in the caller's office (supervisors: an office of their bureau)."""
-    office_id = _target_office(session, principal, data.pop("office_id", None))
+    office_id = office_for_write(session, principal, data.pop("office_id", None))
     officer_id = data.pop("officer_id", None) or (principal.id if principal.role == "officer" else None)
     if officer_id is None:
         raise _field_error("officer_id", "required", "Name the responsible officer.")
@@ -109,7 +109,8 @@ def reset_device(session, principal: Principal, supervisee_id: int, now: datetim
     return person
 
 
-def _target_office(session, principal: Principal, office_id: int | None) -> int:
+def office_for_write(session, principal: Principal, office_id: int | None) -> int:
+    """Return the office a write goes to: an officer's own, or one a supervisor names in their bureau."""
     if principal.role == "officer":
         if office_id not in (None, principal.office_id):
             raise _field_error("office_id", "out_of_scope", "Officers enrol into their own office.")

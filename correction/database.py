@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 
 import sqlalchemy as sa
 from flask_sqlalchemy import SQLAlchemy
@@ -23,11 +23,15 @@ JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
 
 
 class Base(DeclarativeBase):
-    """Declarative base: aware timestamps and JSON by annotation, named constraints."""
+    """Declarative base: aware timestamps and JSON by annotation, named constraints.
+
+    ``float`` stays ``Float`` (SQLAlchemy 2.1 would map it to ``Double``): the migrations
+    created FLOAT columns, double precision on PostgreSQL either way.
+    """
 
     registry = sa.orm.registry(
         metadata=sa.MetaData(naming_convention=NAMING_CONVENTION),
-        type_annotation_map={datetime: TZDateTime(), dict[str, Any]: JSONType},
+        type_annotation_map={datetime: TZDateTime(), dict[str, Any]: JSONType, float: sa.Float()},
     )
 
 
@@ -66,6 +70,26 @@ def insert_for(session) -> Any:
     else:
         from sqlalchemy.dialects.sqlite import insert
     return insert
+
+
+def prebuilt(build: Callable[[Any], sa.Executable]) -> Callable[[Any], sa.Executable]:
+    """Build a hot path's statement once per dialect instead of on every request.
+
+    ``build`` gets the dialect's ``insert`` construct and returns a statement whose values
+    are bind parameters; the decorated function takes a session and returns that statement.
+    Composing a statement costs more than running a simple one, so the few statements of
+    the busiest endpoints (check-ins, point posts) are composed once.
+    """
+    built: dict[str, sa.Executable] = {}
+
+    def for_session(session) -> sa.Executable:
+        name = session.get_bind().dialect.name
+        if name not in built:
+            built[name] = build(insert_for(session))
+        return built[name]
+
+    for_session.__doc__ = build.__doc__
+    return for_session
 
 
 def json_object(session, **pairs) -> Any:

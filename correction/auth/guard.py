@@ -32,7 +32,7 @@ def authenticate(requirement: str) -> None:
     if token is None:
         raise Unauthorized("Send a bearer token in the Authorization header.",
                            headers={"WWW-Authenticate": "Bearer"})
-    principal = resolve_token(db.session, current_app.config["SETTINGS"], token, now())
+    principal, g.caller_row = resolve_token(db.session, current_app.config["SETTINGS"], token, now())
     g.principal = principal
     if not _ADMITS[requirement](principal):
         raise Forbidden()

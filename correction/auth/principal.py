@@ -20,6 +20,9 @@ class Principal:
     role: str | None  # officers only: officer, supervisor, admin
     token_id: int
     label: str
+    # supervisees: the phone this login was made on. A phone is unbound only together with
+    # revoking its logins (people.service.reset_device), so a live token's phone is the bound one.
+    device_id: int | None = None
 
     @property
     def is_officer(self) -> bool:

@@ -101,8 +101,12 @@ def _bind_first_device(session, supervisee_id: int, device_id: str, now: datetim
     return session.execute(active).scalar_one()
 
 
-def resolve_token(session, settings, raw_token: str, now: datetime) -> Principal:
-    """Return the principal a bearer token stands for, touching its last use."""
+def resolve_token(session, settings, raw_token: str, now: datetime) -> tuple[Principal, Officer | Supervisee]:
+    """Return the principal a bearer token stands for and its row, touching the token's last use.
+
+    The caller should hold on to the row for the request: the session keeps only weak
+    references, and endpoints that load the caller again then find it without a query.
+    """
     row = session.execute(
         sa.select(AuthToken).where(AuthToken.token_hash == hash_token(raw_token))
     ).scalar_one_or_none()
@@ -118,13 +122,14 @@ def resolve_token(session, settings, raw_token: str, now: datetime) -> Principal
         if not officer.active:
             raise Unauthorized("The account is disabled.", code="token_invalid")
         return Principal("officer", officer.id, officer.bureau_id, officer.office_id, officer.role,
-                         row.id, officer.username)
+                         row.id, officer.username), officer
     person, bureau_id = session.execute(
         sa.select(Supervisee, Office.bureau_id).join(Office, Office.id == Supervisee.office_id)
         .where(Supervisee.id == row.supervisee_id)).one()
     if person.status != "active":
         raise Unauthorized("Supervision has ended for this account.", code="token_invalid")
-    return Principal("supervisee", person.id, bureau_id, person.office_id, None, row.id, person.phone[-4:])
+    return Principal("supervisee", person.id, bureau_id, person.office_id, None, row.id, person.phone[-4:],
+                     row.device_id), person
 
 
 def revoke_token(session, token_id: int, now: datetime) -> None:

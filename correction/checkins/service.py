@@ -14,16 +14,15 @@ import sqlalchemy as sa
 from geopy.distance import geodesic
 
 from ..alerts.service import raise_alert
-from ..auth.models import AuthToken
 from ..auth.principal import Principal, office_scope
-from ..database import insert_for
+from ..database import prebuilt
 from ..errors import DomainError, NotFound
 from ..leave.models import LeaveRequest
 from ..leave.service import close_on_return
 from ..locations.service import active_zones
 from ..mall.points import award
 from ..notifications.service import notify
-from ..people.models import Device, Station, Supervisee
+from ..people.models import Station, Supervisee
 from ..time import iso_z
 from . import qr
 from .models import Checkin, SpotCheck
@@ -65,7 +64,7 @@ def check_in(session, settings, principal: Principal, *, kind: str, fix: Fix, qr
         keep = [lambda s: s.add(Checkin(**row)), *(extra_keep or [])]
         return CheckinRefused(message, code=code, status=status, details=details or {}, keep=keep)
 
-    device_id = _bound_device(session, principal)
+    device_id = principal.device_id  # the bound phone: unbinding it revokes this login
     if device_id is None:
         raise refuse("device_not_bound", "Check in from the phone bound to your account.", status=403)
     attempt["device_id"] = device_id
@@ -90,27 +89,33 @@ def check_in(session, settings, principal: Principal, *, kind: str, fix: Fix, qr
         raise refuse("no_open_window", "No check-in of this kind is due now.", status=409)
     attempt.update(window_key=window.key, window_closes_at=window.closes_at,
                    spot_check_id=spot.id if spot else None)
-    first = _accepted_in(session, person.id, window.key)
-    if first is not None:
+
+    def repeat() -> CheckinResult | None:
+        """The first check-in of this window, if it is already satisfied: a repeat returns it."""
+        first = session.execute(_ACCEPTED_IN, {"supervisee_id": person.id, "window_key": window.key}
+                                ).scalar_one_or_none()
+        if first is None:
+            return None
         if back is not None and kind == "remote" and _inside_home_area(session, person.id, fix):
             close_on_return(session, person.id, now)  # 销假 even when the day's window was already met
         return CheckinResult(first, created=False)
-    if fix.recorded_at < window.opens_at:
-        raise refuse("fix_too_old", "The fix was taken before this check-in opened; take a fresh one.")
 
-    if qr_text:
-        station, distance = _verify_station(session, settings, person, fix, qr_text, now, refuse)
-        attempt.update(station_id=station.id, distance_m=round(distance, 1))
+    try:
+        if fix.recorded_at < window.opens_at:
+            raise refuse("fix_too_old", "The fix was taken before this check-in opened; take a fresh one.")
+        if qr_text:
+            station, distance = _verify_station(session, settings, person, fix, qr_text, now, refuse)
+            attempt.update(station_id=station.id, distance_m=round(distance, 1))
+    except CheckinRefused:
+        # Checked only now, off the usual path: in a window already satisfied, a repeat that
+        # would be refused (an old fix, a code that has since rotated) returns the first result.
+        if (first := repeat()) is not None:
+            return first
+        raise
 
-    insert = insert_for(session)
-    new_id = session.execute(
-        insert(Checkin).values(**attempt, outcome="accepted")
-        .on_conflict_do_nothing(index_elements=["supervisee_id", "window_key"],
-                                index_where=sa.text("outcome = 'accepted'"))
-        .returning(Checkin.id)
-    ).scalar_one_or_none()
-    if new_id is None:  # a concurrent twin got there first
-        return CheckinResult(_accepted_in(session, person.id, window.key), created=False)
+    new_id = session.execute(_insert_accepted(session), {**attempt, "outcome": "accepted"}).scalar_one_or_none()
+    if new_id is None:  # the window was satisfied already, or a concurrent twin got there first
+        return repeat()
     if spot is not None:
         session.execute(sa.update(SpotCheck).where(SpotCheck.id == spot.id, SpotCheck.status == "pending")
                         .values(status="answered", answered_at=now))
@@ -187,23 +192,26 @@ def _open_window(session, settings, person, kind: str, now: datetime, back=None)
 
 
 def _leave_awaiting_return(session, supervisee_id: int, now: datetime):
-    return session.execute(sa.select(LeaveRequest).where(
-        LeaveRequest.supervisee_id == supervisee_id, LeaveRequest.status == "approved",
-        LeaveRequest.start_at <= now).order_by(LeaveRequest.start_at).limit(1)).scalar_one_or_none()
+    return session.execute(_LEAVE_AWAITING_RETURN, {"supervisee_id": supervisee_id, "now": now}).scalar_one_or_none()
 
 
-def _accepted_in(session, supervisee_id: int, window_key: str) -> Checkin | None:
-    return session.execute(sa.select(Checkin).where(
-        Checkin.supervisee_id == supervisee_id, Checkin.window_key == window_key,
-        Checkin.outcome == "accepted")).scalar_one_or_none()
+# The statements of every check-in, composed once (see database.prebuilt).
+_LEAVE_AWAITING_RETURN = sa.select(LeaveRequest).where(
+    LeaveRequest.supervisee_id == sa.bindparam("supervisee_id"), LeaveRequest.status == "approved",
+    LeaveRequest.start_at <= sa.bindparam("now")).order_by(LeaveRequest.start_at).limit(1)
+_ACCEPTED_IN = sa.select(Checkin).where(Checkin.supervisee_id == sa.bindparam("supervisee_id"),
+                                        Checkin.window_key == sa.bindparam("window_key"),
+                                        Checkin.outcome == "accepted")
+_STATION_OF_OFFICE = sa.select(Station).where(Station.id == sa.bindparam("station_id"),
+                                              Station.office_id == sa.bindparam("office_id"), Station.active)
 
 
-def _bound_device(session, principal: Principal) -> int | None:
-    """Return the device of this login if it is still the supervisee's bound device."""
-    return session.execute(
-        sa.select(Device.id).join(AuthToken, AuthToken.device_id == Device.id)
-        .where(AuthToken.id == principal.token_id, Device.active)
-    ).scalar_one_or_none()
+@prebuilt
+def _insert_accepted(insert):
+    table = Checkin.__table__
+    return (insert(table).on_conflict_do_nothing(index_elements=["supervisee_id", "window_key"],
+                                                 index_where=sa.text("outcome = 'accepted'"))
+            .returning(table.c.id))
 
 
 def _verify_station(session, settings, person, fix: Fix, qr_text: str, now: datetime, refuse):
@@ -211,9 +219,8 @@ def _verify_station(session, settings, person, fix: Fix, qr_text: str, now: date
         code = qr.parse(qr_text)
     except qr.QrRefused as error:
         raise refuse(error.code, error.message) from None
-    station = session.execute(sa.select(Station).where(
-        Station.id == code.station_id, Station.office_id == person.office_id, Station.active)
-    ).scalar_one_or_none()
+    station = session.execute(_STATION_OF_OFFICE, {"station_id": code.station_id, "office_id": person.office_id}
+                              ).scalar_one_or_none()
     if station is None:  # another office's station reads as a code that is not ours
         raise refuse("qr_invalid", "This station code is not valid for you.")
     try:

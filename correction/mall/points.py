@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from ..database import insert_for
+from ..database import insert_for, prebuilt
 from .models import PointBalance, PointEntry, PointRule
 
 
@@ -21,38 +21,28 @@ def lock_balance(session, supervisee_id: int) -> int:
     Every change to one person's points goes through this lock first, so their redemptions,
     awards and refunds queue instead of interleaving.
     """
-    insert = insert_for(session)
-    session.execute(insert(PointBalance).values(supervisee_id=supervisee_id, balance=0)
-                    .on_conflict_do_nothing(index_elements=["supervisee_id"]))
-    return session.execute(sa.select(PointBalance.balance).where(PointBalance.supervisee_id == supervisee_id)
-                           .with_for_update()).scalar_one()
+    session.execute(_create_balance(session), {"supervisee_id": supervisee_id, "balance": 0})
+    return session.execute(_LOCKED_BALANCE, {"supervisee_id": supervisee_id}).scalar_one()
 
 
 def post(session, *, supervisee_id: int, office_id: int, delta: int, event: str, event_ref: str,
          reason: str, now: datetime, officer_id: int | None = None) -> PointEntry | None:
     """Append one ledger line and move the balance with it; None if the event was already posted."""
-    insert = insert_for(session)
     values = dict(supervisee_id=supervisee_id, office_id=office_id, delta=delta, event=event, event_ref=event_ref,
                   reason=reason, officer_id=officer_id, created_at=now)
-    entry_id = session.execute(
-        insert(PointEntry).values(**values)
-        .on_conflict_do_nothing(index_elements=["supervisee_id", "event", "event_ref"])
-        .returning(PointEntry.id)).scalar_one_or_none()
+    entry_id = session.execute(_append_entry(session), values).scalar_one_or_none()
     if entry_id is None:
         return None
-    entry = PointEntry(id=entry_id, **values)  # what was written, without reading it back
     # One upsert both creates the balance row and moves it; it takes the row lock that every
     # other change to this person's points waits for.
-    stmt = insert(PointBalance).values(supervisee_id=supervisee_id, balance=delta)
-    session.execute(stmt.on_conflict_do_update(index_elements=["supervisee_id"],
-                                               set_={"balance": PointBalance.balance + stmt.excluded.balance}))
-    return entry
+    session.execute(_move_balance(session), {"supervisee_id": supervisee_id, "balance": delta})
+    return PointEntry(id=entry_id, **values)  # what was written, without reading it back
 
 
 def award(session, settings, *, supervisee_id: int, office_id: int, event: str, event_ref: str,
           now: datetime) -> PointEntry | None:
     """Post the points a rule gives for ``event`` (capped per local day and ISO week)."""
-    rule = session.get(PointRule, event)
+    rule = session.execute(_RULE, {"event": event}).one_or_none()
     if rule is None or not rule.active or rule.points == 0:
         return None
     points = rule.points
@@ -64,14 +54,42 @@ def award(session, settings, *, supervisee_id: int, office_id: int, event: str, 
         week_start = day_start - timedelta(days=local.weekday())
         for cap, since in ((rule.daily_cap, day_start), (rule.weekly_cap, week_start)):
             if cap is not None:
-                earned = session.execute(sa.select(sa.func.coalesce(sa.func.sum(PointEntry.delta), 0)).where(
-                    PointEntry.supervisee_id == supervisee_id, PointEntry.event == event,
-                    PointEntry.created_at >= since)).scalar_one()
+                earned = session.execute(_EARNED_SINCE, {"supervisee_id": supervisee_id, "event": event,
+                                                         "since": since}).scalar_one()
                 points = min(points, cap - earned)
         if points <= 0:
             return None
     return post(session, supervisee_id=supervisee_id, office_id=office_id, delta=points, event=event,
                 event_ref=event_ref, reason=rule.description, now=now)
+
+
+# The statements of every award, composed once (see database.prebuilt).
+_ENTRIES, _BALANCES = PointEntry.__table__, PointBalance.__table__
+_RULE = sa.select(PointRule.points, PointRule.active, PointRule.daily_cap, PointRule.weekly_cap,
+                  PointRule.description).where(PointRule.event == sa.bindparam("event"))
+_LOCKED_BALANCE = (sa.select(_BALANCES.c.balance).where(_BALANCES.c.supervisee_id == sa.bindparam("supervisee_id"))
+                   .with_for_update())
+_EARNED_SINCE = sa.select(sa.func.coalesce(sa.func.sum(_ENTRIES.c.delta), 0)).where(
+    _ENTRIES.c.supervisee_id == sa.bindparam("supervisee_id"), _ENTRIES.c.event == sa.bindparam("event"),
+    _ENTRIES.c.created_at >= sa.bindparam("since"))
+
+
+@prebuilt
+def _append_entry(insert):
+    return (insert(_ENTRIES).on_conflict_do_nothing(index_elements=["supervisee_id", "event", "event_ref"])
+            .returning(_ENTRIES.c.id))
+
+
+@prebuilt
+def _create_balance(insert):
+    return insert(_BALANCES).on_conflict_do_nothing(index_elements=["supervisee_id"])
+
+
+@prebuilt
+def _move_balance(insert):
+    stmt = insert(_BALANCES)
+    return stmt.on_conflict_do_update(index_elements=["supervisee_id"],
+                                      set_={"balance": _BALANCES.c.balance + stmt.excluded.balance})
 
 
 def recompute_balances(session, supervisee_ids) -> None:

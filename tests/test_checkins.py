@@ -433,6 +433,32 @@ def test_second_checkin_in_a_satisfied_window_returns_the_first(client, app, sce
     assert [r.id for r in checkins_of(app, scene.person_id)] == [first.get_json()["id"]]
 
 
+@pytest.mark.parametrize("case", ["expired code", "far from the station"])
+def test_a_repeat_that_would_be_refused_in_a_satisfied_window_returns_the_first(client, app, scene, clock, case):
+    code = station_code(scene.station, clock())
+    first = post_checkin(client, scene.phone, "station", qr_text=code, recorded_at=clock())
+    assert first.status_code == 201, first.get_json()
+    clock.advance(minutes=10)
+    if case == "expired code":  # the phone retries with the code it scanned ten minutes ago
+        again = post_checkin(client, scene.phone, "station", qr_text=code, recorded_at=clock())
+    else:
+        lat, lon = point_at(5_000.0)
+        again = post_checkin(client, scene.phone, "station", qr_text=station_code(scene.station, clock()),
+                             lat=lat, lon=lon, recorded_at=clock())
+    assert again.status_code == 200, again.get_json()
+    assert again.get_json()["duplicate"] is True and again.get_json()["id"] == first.get_json()["id"]
+    assert [(r.id, r.outcome) for r in checkins_of(app, scene.person_id)] == [(first.get_json()["id"], "accepted")]
+
+
+def test_the_same_refusal_outside_a_satisfied_window_is_recorded(client, app, scene, clock):
+    stale = station_code(scene.station, clock())
+    clock.advance(minutes=10)
+    refused = post_checkin(client, scene.phone, "station", qr_text=stale, recorded_at=clock())
+    assert (refused.status_code, error_code(refused)) == (422, "qr_expired")
+    [row] = checkins_of(app, scene.person_id)
+    assert (row.outcome, row.refusal_code) == ("refused", "qr_expired")
+
+
 @pytest.mark.postgresql_only
 @pytest.mark.parametrize("kind", ["station", "remote"])
 def test_two_concurrent_identical_checkins_count_once(app, make, auth, scene, clock, kind):

@@ -102,7 +102,8 @@ def test_every_osmand_query_line_is_taken_as_traccar_sends_it(client, app, clock
     assert (stored.lat, stored.lon) == (float(lat), float(lon))
     assert stored.recorded_at == when
     assert stored.source == "osmand" and stored.is_mock is False
-    accuracy = float(values.get("accuracy") or values.get("hdop") or 0) or UNKNOWN_ACCURACY_M
+    accuracy = next((float(values[k]) for k in ("accuracy", "hacc", "hdop") if float(values.get(k) or 0)),
+                    UNKNOWN_ACCURACY_M)
     assert stored.accuracy_m == accuracy
     if "speed" in values:
         assert stored.speed_mps == pytest.approx(float(values["speed"]) * KNOT_MPS)  # knots in
@@ -268,6 +269,21 @@ def test_the_device_may_be_named_deviceid_and_the_position_location(client, app,
                                        ("timestamp", "2026-11-25T01:59:00Z")]).status_code == 200
     (stored,) = stored_fixes(app, scene.person_id)
     assert (stored.lat, stored.lon) == (29.05, 119.65)
+
+
+@pytest.mark.parametrize("given, expected", [
+    ([("accuracy", "8"), ("hacc", "20"), ("hdop", "30")], 8.0),
+    ([("hacc", "20"), ("hdop", "30")], 20.0),
+    ([("hacc", "0"), ("hdop", "30")], 30.0),
+    ([("accuracy", "0"), ("hacc", "0"), ("hdop", "0")], UNKNOWN_ACCURACY_M),
+])
+def test_accuracy_is_read_from_accuracy_then_hacc_then_hdop_and_zero_means_unknown(client, app, phone, given,
+                                                                                   expected):
+    scene, key = phone
+    params = [("id", key), ("lat", "29.05"), ("lon", "119.65"), ("timestamp", "2026-11-25T01:59:00Z"), *given]
+    assert send_osmand(client, "get", params).status_code == 200
+    (stored,) = stored_fixes(app, scene.person_id)
+    assert stored.accuracy_m == expected
 
 
 def test_a_resent_osmand_report_is_stored_once_and_still_answered_200(client, app, phone):

@@ -107,9 +107,7 @@ def resolve_token(session, settings, raw_token: str, now: datetime) -> tuple[Pri
     The caller should hold on to the row for the request: the session keeps only weak
     references, and endpoints that load the caller again then find it without a query.
     """
-    row = session.execute(
-        sa.select(AuthToken).where(AuthToken.token_hash == hash_token(raw_token))
-    ).scalar_one_or_none()
+    row = session.execute(_TOKEN, {"token_hash": hash_token(raw_token)}).scalar_one_or_none()
     if row is None or row.revoked_at is not None:
         raise Unauthorized("The token is not valid; log in again.", code="token_invalid")
     idle_limit = timedelta(minutes=settings.OFFICER_IDLE_TIMEOUT_MINUTES)
@@ -123,13 +121,17 @@ def resolve_token(session, settings, raw_token: str, now: datetime) -> tuple[Pri
             raise Unauthorized("The account is disabled.", code="token_invalid")
         return Principal("officer", officer.id, officer.bureau_id, officer.office_id, officer.role,
                          row.id, officer.username), officer
-    person, bureau_id = session.execute(
-        sa.select(Supervisee, Office.bureau_id).join(Office, Office.id == Supervisee.office_id)
-        .where(Supervisee.id == row.supervisee_id)).one()
+    person, bureau_id = session.execute(_SUPERVISEE_AND_BUREAU, {"supervisee_id": row.supervisee_id}).one()
     if person.status != "active":
         raise Unauthorized("Supervision has ended for this account.", code="token_invalid")
     return Principal("supervisee", person.id, bureau_id, person.office_id, None, row.id, person.phone[-4:],
                      row.device_id), person
+
+
+# Every authenticated request runs these: composed once (see database.prebuilt).
+_TOKEN = sa.select(AuthToken).where(AuthToken.token_hash == sa.bindparam("token_hash"))
+_SUPERVISEE_AND_BUREAU = (sa.select(Supervisee, Office.bureau_id).join(Office, Office.id == Supervisee.office_id)
+                          .where(Supervisee.id == sa.bindparam("supervisee_id")))
 
 
 def revoke_token(session, token_id: int, now: datetime) -> None:

@@ -26,7 +26,7 @@ def osmand_fields(params: Mapping[str, str], now: datetime) -> tuple[str | None,
         return key, None
     fix: dict[str, Any] = {"lat": _number(lat, "lat"), "lon": _number(lon, "lon"),
                            "recorded_at": osmand_time(params.get("timestamp"), now),
-                           "accuracy_m": _optional(params.get("accuracy")) or _optional(params.get("hdop")),
+                           "accuracy_m": _accuracy(params),
                            "is_mock": str(params.get("mock", "")).lower() in ("true", "1")}
     speed = _optional(params.get("speed"))
     if speed is not None and speed >= 0:
@@ -35,6 +35,17 @@ def osmand_fields(params: Mapping[str, str], now: datetime) -> tuple[str | None,
     _set(fix, "altitude_m", _optional(params.get("altitude")))
     _set(fix, "battery", _optional(params.get("batt")))
     return key, fix
+
+
+def _accuracy(params: Mapping[str, str]) -> float | None:
+    """Horizontal accuracy in metres: ``accuracy`` (Traccar), ``hacc`` (other OsmAnd-protocol
+    loggers) or ``hdop``, which OsmAnd itself fills with the fix's accuracy in metres.
+    A zero means "unknown" in all of them."""
+    for name in ("accuracy", "hacc", "hdop"):
+        value = _optional(params.get(name))
+        if value:
+            return value
+    return None
 
 
 def osmand_json(body: Mapping[str, Any], now: datetime) -> tuple[str | None, dict[str, Any] | None]:

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import sqlalchemy as sa
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from ..alerts.service import raise_alert
 from ..database import insert_for
@@ -42,21 +42,11 @@ def ingest(session, settings, person: Supervisee, raw_fixes: list[Any], *, sourc
     """Store the good fixes of a batch, refuse the bad ones with reasons, evaluate the new ones."""
     result = IngestResult()
     rows: list[dict[str, Any]] = []
-    for index, raw in enumerate(raw_fixes):
-        refusal = None
-        try:
-            fix = FixIn.model_validate(raw)
-        except ValidationError as error:
-            first = error.errors(include_url=False, include_input=False, include_context=False)[0]
-            where = ".".join(str(p) for p in first["loc"]) or "fix"
-            refusal = ("invalid_fix", f"{where}: {first['msg']}")
-        else:
-            refusal = _rule_refusal(settings, fix, now)
+    for index, fix, refusal in _checked(settings, raw_fixes, now):
         if refusal:
             result.refused.append({"index": index, "code": refusal[0], "message": refusal[1]})
             continue
-        rows.append(dict(supervisee_id=person.id, received_at=now, source=source,
-                         **fix.model_dump()))
+        rows.append({**fix.__dict__, "supervisee_id": person.id, "received_at": now, "source": source})
     if not rows:
         return result
     new = sorted(_store(session, rows), key=lambda f: f.recorded_at)
@@ -65,6 +55,33 @@ def ingest(session, settings, person: Supervisee, raw_fixes: list[Any], *, sourc
     if new:
         evaluate(session, settings, person, new, now)
     return result
+
+
+_FIXES = TypeAdapter(list[FixIn])
+
+
+def _checked(settings, raw_fixes: list[Any], now: datetime):
+    """Yield (index, fix or None, refusal or None) for every raw fix, in order.
+
+    The whole batch is validated in one call; only a batch with a bad fix in it is
+    validated again fix by fix, to keep the good ones and name what is wrong with the rest.
+    """
+    try:
+        fixes = _FIXES.validate_python(raw_fixes)
+    except ValidationError:
+        fixes = None
+    for index, raw in enumerate(raw_fixes):
+        if fixes is not None:
+            fix = fixes[index]
+        else:
+            try:
+                fix = FixIn.model_validate(raw)
+            except ValidationError as error:
+                first = error.errors(include_url=False, include_input=False, include_context=False)[0]
+                where = ".".join(str(p) for p in first["loc"]) or "fix"
+                yield index, None, ("invalid_fix", f"{where}: {first['msg']}")
+                continue
+        yield index, fix, _rule_refusal(settings, fix, now)
 
 
 _EVALUATED = (LocationFix.id, LocationFix.recorded_at, LocationFix.lat, LocationFix.lon, LocationFix.accuracy_m,
@@ -115,7 +132,7 @@ def _rule_refusal(settings, fix: FixIn, now: datetime) -> tuple[str, str] | None
 def evaluate(session, settings, person: Supervisee, fixes: list[LocationFix], now: datetime) -> None:
     """Raise the alerts that the new fixes (sorted by time) call for, and move zone states."""
     # One evaluator per supervisee at a time: two phones' uploads must not race the state.
-    session.execute(sa.select(Supervisee.id).where(Supervisee.id == person.id).with_for_update())
+    session.execute(_LOCK_PERSON, {"supervisee_id": person.id})
     zone = ZoneInfo(settings.LOCAL_TIMEZONE)
     _check_mock(session, settings, person, fixes, zone, now)
     _check_speed(session, settings, person, fixes, zone, now)
@@ -139,11 +156,8 @@ def _check_mock(session, settings, person, fixes, zone, now) -> None:
 def _check_speed(session, settings, person, fixes, zone, now) -> None:
     """Alert on movement faster than IMPOSSIBLE_SPEED_KMH even granting both fixes' accuracy."""
     real = [f for f in fixes if not f.is_mock]
-    previous = session.execute(
-        sa.select(LocationFix).where(LocationFix.supervisee_id == person.id,
-                                     LocationFix.recorded_at < fixes[0].recorded_at,
-                                     LocationFix.is_mock.is_(False))
-        .order_by(LocationFix.recorded_at.desc()).limit(1)).scalar_one_or_none()
+    previous = session.execute(_REAL_FIX_BEFORE, {"supervisee_id": person.id, "before": fixes[0].recorded_at}
+                               ).one_or_none()
     chain = ([previous] if previous is not None else []) + real
     if len(chain) < 2:
         return
@@ -178,23 +192,33 @@ class _ActiveZone:
         return (self.starts is None or self.starts <= at) and (self.ends is None or at <= self.ends)
 
 
-def active_zones(session, person_id: int, since: datetime | None = None) -> list[_ActiveZone]:
+def active_zones(session, person_id: int, since: datetime) -> list[_ActiveZone]:
     """Return the person's zones; a leave's zones carry the period they permitted.
 
     A leave permits its destination and route from its start until the return (销假) or its
     end, whichever is first, also for fixes that arrive after the leave was closed. Leaves that
     ended before ``since`` are left out.
     """
-    until = sa.func.coalesce(LeaveRequest.returned_at, LeaveRequest.end_at)
-    leave_counts = LeaveRequest.status.in_(("approved", "closed"))
-    if since is not None:
-        leave_counts = sa.and_(leave_counts, until >= since)
-    rows = session.execute(
-        sa.select(Zone, LeaveRequest.start_at, until)
-        .outerjoin(LeaveRequest, LeaveRequest.id == Zone.leave_request_id)
-        .where(Zone.supervisee_id == person_id, Zone.active,
-               sa.or_(Zone.leave_request_id.is_(None), leave_counts))).all()
-    return [_ActiveZone(z.id, z.kind, z.name, compile_zone(z.geometry), start, end) for z, start, end in rows]
+    rows = session.execute(_ACTIVE_ZONES, {"supervisee_id": person_id, "since": since}).all()
+    return [_ActiveZone(row.id, row.kind, row.name, compile_zone(row.geometry), row.start_at, row.until)
+            for row in rows]
+
+
+_LEAVE_UNTIL = sa.func.coalesce(LeaveRequest.returned_at, LeaveRequest.end_at)
+# The statements of every upload, composed once (see database.prebuilt).
+_ACTIVE_ZONES = (
+    sa.select(Zone.id, Zone.kind, Zone.name, Zone.geometry, LeaveRequest.start_at, _LEAVE_UNTIL.label("until"))
+    .outerjoin(LeaveRequest, LeaveRequest.id == Zone.leave_request_id)
+    .where(Zone.supervisee_id == sa.bindparam("supervisee_id"), Zone.active,
+           sa.or_(Zone.leave_request_id.is_(None),
+                  sa.and_(LeaveRequest.status.in_(("approved", "closed")), _LEAVE_UNTIL >= sa.bindparam("since")))))
+_LOCK_PERSON = sa.select(Supervisee.id).where(Supervisee.id == sa.bindparam("supervisee_id")).with_for_update()
+_REAL_FIX_BEFORE = (
+    sa.select(*_EVALUATED).where(LocationFix.supervisee_id == sa.bindparam("supervisee_id"),
+                                 LocationFix.recorded_at < sa.bindparam("before"), LocationFix.is_mock.is_(False))
+    .order_by(LocationFix.recorded_at.desc()).limit(1))
+_ZONE_STATES = sa.select(ZoneState).where(ZoneState.supervisee_id == sa.bindparam("supervisee_id"),
+                                          ZoneState.zone_key.in_(sa.bindparam("keys", expanding=True)))
 
 
 def observations(zones: list[_ActiveZone], zone_key: str, fixes) -> list[tuple[str | None, float | None]]:
@@ -221,8 +245,8 @@ def _check_zones(session, settings, person, fixes, now) -> None:
         [f"exclusion:{z.id}" for z in zones if z.kind == "exclusion"]
     if not keys:
         return
-    states = {s.zone_key: s for s in session.execute(sa.select(ZoneState).where(
-        ZoneState.supervisee_id == person.id, ZoneState.zone_key.in_(keys))).scalars()}
+    states = {s.zone_key: s for s in session.execute(_ZONE_STATES, {"supervisee_id": person.id, "keys": keys})
+              .scalars()}
     for key in keys:
         state = states.get(key)
         if state is None:
@@ -235,7 +259,11 @@ def _check_zones(session, settings, person, fixes, now) -> None:
         fresh = [f for f in fresh if not f.is_mock]
         if not fresh:
             continue
-        for fix, (seen, distance) in zip(fresh, observations(zones, key, fresh)):
+        seen_by_fix = observations(zones, key, fresh)
+        if state.candidate is None and state.state is not None \
+                and all(seen in (None, state.state) for seen, _ in seen_by_fix):
+            continue  # still where it was confirmed: nothing moves (the usual case)
+        for fix, (seen, distance) in zip(fresh, seen_by_fix):
             if seen is not None:
                 _advance(session, settings, person, zones, state, seen, fix, distance, now)
 

@@ -7,6 +7,7 @@ import uuid
 
 import sqlalchemy as sa
 from flask import Flask, g, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .api import IdConverter
 from .config import Settings
@@ -42,6 +43,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     limiter.init_app(app)
     with app.app_context():
         configure_engine(db.engine)
+
+    if settings.TRUSTED_PROXIES:
+        # Behind a proxy every request comes from the proxy: rate limits and the audit trail need
+        # the client's address, which only the trusted hops may tell (a client's own header is not).
+        n = settings.TRUSTED_PROXIES
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n, x_prefix=n)
 
     _register_blueprints(app)
     register_error_handlers(app)

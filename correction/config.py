@@ -45,6 +45,7 @@ class Settings:
     LOGIN_LOCKOUT_MINUTES: int = 10  # How long a locked account stays locked.
     LOGIN_RATE_LIMIT: str = "30 per minute"  # Per-client limit on login attempts.
     RATELIMIT_STORAGE_URI: str = "memory://"  # Use redis://127.0.0.1:6379 with several workers.
+    TRUSTED_PROXIES: int = 0  # Reverse proxies in front (nginx: 1); their X-Forwarded-* name the client.
     TOTP_ISSUER: str = "correction"  # Issuer shown in authenticator apps.
     TOTP_VALID_WINDOW: int = 1  # Time steps of clock drift accepted either side.
     ARGON2_TIME_COST: int = 3  # argon2id iterations.
@@ -156,6 +157,8 @@ class Settings:
             raise RuntimeError("benchmark endpoints cannot be mounted in production")
         if self.PAGE_SIZE_MAX < 1 or self.PAGE_SIZE_DEFAULT > self.PAGE_SIZE_MAX:
             raise RuntimeError("PAGE_SIZE_DEFAULT must be between 1 and PAGE_SIZE_MAX")
+        if self.TRUSTED_PROXIES < 0:
+            raise RuntimeError("TRUSTED_PROXIES counts proxies: 0 or more")
 
     def flask_config(self) -> dict[str, Any]:
         """Return the keys Flask and its extensions read, derived from these settings."""

@@ -196,6 +196,42 @@ class TestLoginRateLimit:
         assert other.status_code == 200
 
 
+def _login_from(client, person, forwarded_for: str):
+    return client.post(f"{API}/auth/supervisee/login", headers={"X-Forwarded-For": forwarded_for},
+                       environ_base={"REMOTE_ADDR": "10.0.0.1"},  # the proxy
+                       json={"phone": person.supervisee.phone, "password": person.password,
+                             "device_id": person.device_id})
+
+
+class TestBehindOneProxy:
+    @pytest.fixture
+    def settings_overrides(self):
+        return {"LOGIN_RATE_LIMIT": "3 per minute", "TRUSTED_PROXIES": 1}
+
+    def test_clients_behind_the_proxy_are_limited_each_on_their_own(self, client, person):
+        for _ in range(3):
+            assert _login_from(client, person, "203.0.113.7").status_code == 200
+        assert _login_from(client, person, "203.0.113.7").status_code == 429
+        assert _login_from(client, person, "198.51.100.4").status_code == 200
+
+    def test_only_the_hop_the_proxy_added_counts(self, client, person):
+        # a client that sends its own X-Forwarded-For gets the proxy's value appended: the last hop wins
+        for spoofed in ("1.1.1.1, 203.0.113.7", "2.2.2.2, 203.0.113.7", "3.3.3.3, 203.0.113.7"):
+            assert _login_from(client, person, spoofed).status_code == 200
+        assert _login_from(client, person, "4.4.4.4, 203.0.113.7").status_code == 429
+
+
+class TestWithoutAProxy:
+    @pytest.fixture
+    def settings_overrides(self):
+        return {"LOGIN_RATE_LIMIT": "3 per minute"}
+
+    def test_a_forwarded_for_header_is_ignored(self, client, person):
+        for n in range(3):
+            assert _login_from(client, person, f"203.0.113.{n}").status_code == 200
+        assert _login_from(client, person, "203.0.113.99").status_code == 429
+
+
 # --- supervisee login and the bound device ---------------------------------------------------
 
 def test_first_supervisee_login_binds_the_device(app, client, auth, person, clock):

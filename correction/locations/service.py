@@ -46,7 +46,7 @@ def ingest(session, settings, person: Supervisee, raw_fixes: list[Any], *, sourc
         if refusal:
             result.refused.append({"index": index, "code": refusal[0], "message": refusal[1]})
             continue
-        rows.append({**fix.__dict__, "supervisee_id": person.id, "received_at": now, "source": source})
+        rows.append({**dict(fix), "supervisee_id": person.id, "received_at": now, "source": source})
     if not rows:
         return result
     new = sorted(_store(session, rows), key=lambda f: f.recorded_at)
@@ -204,8 +204,8 @@ def active_zones(session, person_id: int, since: datetime) -> list[_ActiveZone]:
             for row in rows]
 
 
-_LEAVE_UNTIL = sa.func.coalesce(LeaveRequest.returned_at, LeaveRequest.end_at)
 # The statements of every upload, composed once (see database.prebuilt).
+_LEAVE_UNTIL = sa.func.coalesce(LeaveRequest.returned_at, LeaveRequest.end_at)
 _ACTIVE_ZONES = (
     sa.select(Zone.id, Zone.kind, Zone.name, Zone.geometry, LeaveRequest.start_at, _LEAVE_UNTIL.label("until"))
     .outerjoin(LeaveRequest, LeaveRequest.id == Zone.leave_request_id)

@@ -13,7 +13,10 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
+import sqlalchemy as sa
 
+from correction.database import db
+from correction.people.models import Device
 from correction.time import iso_z
 from tests.factories import API
 from tests.helpers import error_of
@@ -294,12 +297,17 @@ def test_a_resent_osmand_report_is_stored_once_and_still_answered_200(client, ap
     assert len(stored_fixes(app, scene.person_id)) == 1
 
 
-def test_a_report_the_pipeline_refuses_is_answered_200_so_the_app_stops_retrying(client, app, phone):
-    _, key = phone
+def test_a_report_the_pipeline_refuses_is_answered_200_so_the_app_stops_retrying(client, app, phone, clock):
+    scene, key = phone
     for params in ([("id", key), ("lat", "95"), ("lon", "119.65")],
                    [("id", key), ("lat", "29.05"), ("lon", "119.65"), ("timestamp", "2030-01-01T00:00:00Z")]):
         assert send_osmand(client, "get", params).status_code == 200
     assert stored_fixes(app) == []
+    # ... but the phone keeps the count and the last reason, for the officer (see the signal-lost alert)
+    with app.app_context():
+        device = db.session.execute(sa.select(Device).where(Device.supervisee_id == scene.person_id,
+                                                            Device.active)).scalar_one()
+        assert (device.refused_fixes, device.last_refusal, device.last_refusal_at) == (2, "fix_in_future", clock())
 
 
 def test_an_unnumeric_position_is_400(client, app, phone):

@@ -21,6 +21,7 @@ from correction.database import db
 from correction.leave.models import LeaveRequest
 from correction.locations.models import LocationFix
 from correction.notifications.models import Notification
+from correction.people.models import Device
 from correction.scheduler_state import JobRun, Watermark
 from correction.time import UTC, iso_z
 from jobs import runner as job_runner
@@ -414,7 +415,8 @@ def test_signal_lost_is_raised_after_the_levels_silence_once_per_episode(
     assert alerts(app, "signal_lost") == [(quiet.supervisee.id, "signal:never", "open")]
     first = one_alert(app, "signal_lost", quiet)
     assert first.severity == "high"
-    assert first.evidence == {"last_fix_at": None, "silent_since": iso_z(enrolled), "level": level}
+    assert first.evidence == {"last_fix_at": None, "silent_since": iso_z(enrolled), "level": level,
+                              "last_refusal": None, "last_refusal_at": None}
 
     resolve(client, auth, officer, first.id, outcome="admonition", note="phone was off")
     run(app, "signal_lost")  # resolved while still silent: the same episode, no second alert
@@ -435,6 +437,28 @@ def test_signal_lost_is_raised_after_the_levels_silence_once_per_episode(
     with app.app_context():
         second = db.session.execute(sa.select(Alert).where(Alert.subject_key == f"signal:{fix_id}")).scalar_one()
         assert second.evidence["last_fix_at"] == iso_z(fixed_at)
+
+
+def test_signal_lost_says_when_the_phone_reports_but_its_fixes_are_refused(app, client, auth, clock, person):
+    wrong_clock = person("strict")
+    phone = auth.supervisee(wrong_clock)
+    enrolled = clock()
+    clock.advance(hours=1)
+    sent_at = clock()
+    response = client.post(f"{API}/me/locations", headers=phone, json={"fixes": [  # the phone runs a day ahead
+        {"recorded_at": iso_z(sent_at + timedelta(days=1, minutes=n)), "lat": 29.08, "lon": 119.65, "accuracy_m": 15}
+        for n in range(3)]})
+    assert response.status_code == 200
+    assert [r["code"] for r in response.get_json()["refused"]] == ["fix_in_future"] * 3
+    clock.set(enrolled + timedelta(hours=2, minutes=1))
+    run(app, "signal_lost")
+    alert = one_alert(app, "signal_lost", wrong_clock)
+    assert alert.evidence["last_fix_at"] is None
+    assert (alert.evidence["last_refusal"], alert.evidence["last_refusal_at"]) == ("fix_in_future", iso_z(sent_at))
+    with app.app_context():
+        (count,) = db.session.execute(sa.select(Device.refused_fixes).where(
+            Device.supervisee_id == wrong_clock.supervisee.id, Device.active)).one()
+    assert count == 3
 
 
 def test_no_signal_lost_while_on_approved_leave(app, client, auth, clock, person, officer):

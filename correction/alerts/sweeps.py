@@ -17,7 +17,7 @@ from ..database import insert_for, iso_utc_text, json_object
 from ..leave.models import LeaveRequest
 from ..locations.models import LocationFix
 from ..notifications.models import Notification
-from ..people.models import Supervisee
+from ..people.models import Device, Supervisee
 from ..scheduler_state import advance_watermark, watermark
 from ..time import TZDateTime, iso_z
 from .models import Alert, MissedWindow
@@ -115,11 +115,16 @@ def sweep_signal_lost(session, settings, now: datetime) -> int:
                                  LeaveRequest.start_at <= now, LeaveRequest.end_at >= now)
     silent_since = sa.func.coalesce(last_fix_at, Supervisee.created_at)
     subject = sa.literal("signal:") + sa.func.coalesce(sa.cast(last_fix_id, sa.String), "never")
+
+    def phone(column):  # what the bound phone last sent that was refused: silent, or misconfigured?
+        return sa.select(column).where(Device.supervisee_id == Supervisee.id, Device.active).scalar_subquery()
     return _insert_alerts(session, sa.select(
         Supervisee.id, Supervisee.office_id, sa.literal("signal_lost"),
         sa.literal(settings.ALERT_SEVERITY["signal_lost"]), subject,
         json_object(session, last_fix_at=iso_utc_text(session, last_fix_at),
-                    silent_since=iso_utc_text(session, silent_since), level=Supervisee.level),
+                    silent_since=iso_utc_text(session, silent_since), level=Supervisee.level,
+                    last_refusal=phone(Device.last_refusal),
+                    last_refusal_at=iso_utc_text(session, phone(Device.last_refusal_at))),
         sa.literal("open"), _at(now)
     ).where(Supervisee.status == "active", Supervisee.supervision_start <= now.date(),
             silent_since < cutoff, ~on_leave, _never_alerted("signal_lost", Supervisee.id, subject)))

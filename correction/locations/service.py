@@ -21,7 +21,7 @@ from ..alerts.service import raise_alert
 from ..database import insert_for
 from ..leave.models import LeaveRequest
 from ..mall.points import award
-from ..people.models import Supervisee
+from ..people.models import Device, Supervisee
 from ..time import iso_z
 from .geometry import compile_zone, haversine_m
 from .models import LocationFix, Zone, ZoneEvent, ZoneState
@@ -47,6 +47,8 @@ def ingest(session, settings, person: Supervisee, raw_fixes: list[Any], *, sourc
             result.refused.append({"index": index, "code": refusal[0], "message": refusal[1]})
             continue
         rows.append({**dict(fix), "supervisee_id": person.id, "received_at": now, "source": source})
+    if result.refused:
+        _note_refusals(session, person.id, result.refused, now)
     if not rows:
         return result
     new = sorted(_store(session, rows), key=lambda f: f.recorded_at)
@@ -55,6 +57,12 @@ def ingest(session, settings, person: Supervisee, raw_fixes: list[Any], *, sourc
     if new:
         evaluate(session, settings, person, new, now)
     return result
+
+
+def _note_refusals(session, supervisee_id: int, refused: list[dict[str, Any]], now: datetime) -> None:
+    """Count refused fixes on the person's phone and keep the last reason, for the officers."""
+    session.execute(sa.update(Device).where(Device.supervisee_id == supervisee_id, Device.active).values(
+        refused_fixes=Device.refused_fixes + len(refused), last_refusal=refused[-1]["code"], last_refusal_at=now))
 
 
 _FIXES = TypeAdapter(list[FixIn])

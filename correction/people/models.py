@@ -130,6 +130,11 @@ class Device(db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     bound_at: Mapped[datetime]
     unbound_at: Mapped[datetime | None]
+    # Fixes this phone sent that were refused (a wrong clock, no accuracy...): the app is told,
+    # but Traccar and OwnTracks are answered 200 so they stop resending. Officers see the last one.
+    refused_fixes: Mapped[int] = mapped_column(default=0, server_default="0")
+    last_refusal: Mapped[str | None] = mapped_column(sa.String(40))
+    last_refusal_at: Mapped[datetime | None]
 
     supervisee: Mapped[Supervisee] = relationship(back_populates="devices", lazy="raise")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import statistics
 import sys
 import time
 from datetime import date, timedelta
@@ -123,39 +124,47 @@ def main() -> None:
         api = drive(jobs[:args.batches], send_batch, args.threads)
         osmand = drive(list(range(args.osmand)), send_osmand, args.threads)
 
-    copy_rate = copy_baseline(url, args.batches * BATCH, start)
+    copy_rates = copy_baseline(url, args.batches * BATCH, start)
+    copy_rate = statistics.median(copy_rates)
     api_rate = api["count"] * BATCH / api["seconds"]
     print(f"API batches of {BATCH} (zones on): {api_rate:9.0f} fixes/s  p50 {api['p50_ms']:.0f} p99 {api['p99_ms']:.0f} ms/batch  "
           f"errors {api['errors']} {api['first_error'] or ''}")
-    print(f"raw COPY of the same rows:       {copy_rate:9.0f} fixes/s")
+    print(f"raw COPY of the same rows:       {copy_rate:9.0f} fixes/s  (median of "
+          f"{', '.join(f'{r:.0f}' for r in copy_rates)})")
     ratio = api_rate / copy_rate
     print(f"ratio API / COPY: {ratio:.3f}  (target >= 0.20: {'met' if ratio >= 0.2 else 'NOT met'})")
     print(f"OsmAnd single-fix GET: {osmand['per_second']:.0f} req/s  p99 {osmand['p99_ms']:.0f} ms  "
           f"errors {osmand['errors']} {osmand['first_error'] or ''}")
 
 
-def copy_baseline(url: str, rows: int, start: float) -> float:
-    """COPY ``rows`` fixes (times shifted to avoid the API's rows) and return rows per second."""
+def copy_baseline(url: str, rows: int, start: float, runs: int = 3) -> list[float]:
+    """COPY ``rows`` fixes ``runs`` times (times shifted off the API's rows); return each run's rows/s.
+
+    A single COPY of a few seconds swings by half on these machines: the median of a few is the baseline.
+    """
     import psycopg
 
     from correction.config import normalise_database_url
 
     dsn = normalise_database_url(url).replace("postgresql+psycopg://", "postgresql://")
+    rates = []
     with psycopg.connect(dsn) as conn:
         person = conn.execute("SELECT min(id) FROM supervisees").fetchone()[0]
-        records = []
-        for n in range(rows // BATCH):
-            for fix in fixes_for(n, start - 400 * 86400):
-                records.append((person, fix["recorded_at"], time.strftime("%Y-%m-%dT%H:%M:%SZ"), fix["lat"],
-                                fix["lon"], fix["accuracy_m"], fix["speed_mps"], fix["battery"], False, "app"))
-        began = time.perf_counter()
-        with conn.cursor() as cur:
-            with cur.copy("COPY location_fixes (supervisee_id, recorded_at, received_at, lat, lon, accuracy_m, "
-                          "speed_mps, battery, is_mock, source) FROM STDIN") as copy:
-                for record in records:
-                    copy.write_row(record)
-        conn.commit()
-        return rows / (time.perf_counter() - began)
+        for run in range(runs):
+            records = []
+            for n in range(rows // BATCH):
+                for fix in fixes_for(n, start - (400 + 100 * run) * 86400):
+                    records.append((person, fix["recorded_at"], time.strftime("%Y-%m-%dT%H:%M:%SZ"), fix["lat"],
+                                    fix["lon"], fix["accuracy_m"], fix["speed_mps"], fix["battery"], False, "app"))
+            began = time.perf_counter()
+            with conn.cursor() as cur:
+                with cur.copy("COPY location_fixes (supervisee_id, recorded_at, received_at, lat, lon, accuracy_m, "
+                              "speed_mps, battery, is_mock, source) FROM STDIN") as copy:
+                    for record in records:
+                        copy.write_row(record)
+            conn.commit()
+            rates.append(rows / (time.perf_counter() - began))
+    return rates
 
 
 if __name__ == "__main__":

@@ -5,7 +5,6 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from ..auth.models import AuthToken
 from ..auth.principal import Principal, office_scope
 from ..errors import NotFound, ValidationFailed
 from ..people.models import Device, Supervisee
@@ -50,9 +49,9 @@ def retire_zone(session, principal: Principal, zone_id: int) -> None:
 
 def issue_ingest_key(session, principal: Principal) -> str:
     """Give the bound phone a new ingest key (the old one stops working); return it once."""
-    device = session.execute(sa.select(Device).join(AuthToken, AuthToken.device_id == Device.id)
-                             .where(AuthToken.id == principal.token_id, Device.active)).scalar_one_or_none()
-    if device is None:
+    # the login's phone is the bound one: unbinding a phone revokes its logins (Principal.device_id)
+    device = session.get(Device, principal.device_id) if principal.device_id is not None else None
+    if device is None or not device.active:
         raise NotFound("No bound phone for this login.", code="device_not_bound")
     key, key_hash = new_token()
     device.ingest_key_hash = key_hash

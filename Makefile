@@ -8,7 +8,7 @@ TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export TEST_DATABASE_URL
 export FLASK_APP := wsgi
 
-.PHONY: demo run test test-sqlite test-postgresql install install-dev migrate seed clean fonts
+.PHONY: demo run test lint test-sqlite test-postgresql install install-dev migrate seed clean fonts
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,8 +56,12 @@ run: seed
 demo: install
 	$(BIN)/flask demo simulate --days $${DAYS:-7} --supervisees $${SUPERVISEES:-421} --seed $${SEED:-1}
 
-## test: the whole suite on SQLite, then on PostgreSQL at $(TEST_DATABASE_URL)
-test: test-sqlite test-postgresql
+## test: the layers' import contract, then the whole suite on SQLite and on PostgreSQL at $(TEST_DATABASE_URL)
+test: lint test-sqlite test-postgresql
+
+## lint: the layers (docs/design.md) as import-linter contracts (.importlinter)
+lint: install-dev
+	$(BIN)/lint-imports
 
 test-sqlite: install-dev
 	$(BIN)/python -m pytest --db sqlite

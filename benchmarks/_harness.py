@@ -37,12 +37,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn(env: dict[str, str], workers: int = 2):
-    """Run the app under gunicorn with ``env``; yield its base URL."""
+def gunicorn(env: dict[str, str], workers: int = 2, app: str = "wsgi:app"):
+    """Run ``app`` under gunicorn with ``env``; yield its base URL."""
     port = free_port()
     proc = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "--workers", str(workers), "--bind",
-         f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"],
+         f"127.0.0.1:{port}", "--log-level", "warning", app],
         cwd=ROOT, env={**os.environ, **env})
     try:
         deadline = time.time() + 30
@@ -99,7 +99,7 @@ def migrated_app(url: str):
     """An app on ``url`` with every migration applied."""
     from flask_migrate import upgrade
 
-    from correction import create_app
+    from correction.app import create_app
     from correction.config import Settings
 
     app = create_app(Settings.from_env(environ={}, DATABASE_URL=url, LOG_LEVEL="WARNING"))

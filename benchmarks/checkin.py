@@ -89,7 +89,7 @@ def main() -> None:
 
     url = scratch_database("correction_bench_checkin")
     tokens, station = build(url, args.n)
-    env = {"DATABASE_URL": url, "CORRECTION_BENCHMARK_ENDPOINTS": "true", "CORRECTION_LOG_LEVEL": "WARNING",
+    env = {"DATABASE_URL": url, "CORRECTION_LOG_LEVEL": "WARNING",
            "CORRECTION_CHECKIN_WINDOW_OPENS": "00:00", "CORRECTION_CHECKIN_WINDOW_CLOSES": "23:59"}
 
     def checkin_body(_token: str) -> dict:
@@ -98,7 +98,7 @@ def main() -> None:
         return {"kind": "station", "qr": text, "lat": station["lat"] + 0.0002, "lon": station["lon"],
                 "accuracy_m": 15, "recorded_at": iso_z(now), "is_mock": False}
 
-    with gunicorn(env) as base:
+    with gunicorn(env, app="correction.tools.bench:create_bench_app()") as base:
         baseline_send = poster(base, "/api/v1/_bench/token-insert", lambda _t: {})
         checkin_send = poster(base, "/api/v1/me/checkins", checkin_body)
         drive(tokens[: args.threads * 10], baseline_send, args.threads)  # warm-up

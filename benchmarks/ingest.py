@@ -32,7 +32,7 @@ def build(url: str, people: int):
     from correction.database import db
     from correction.locations.models import Zone
     from correction.people.models import Device, Supervisee
-    from correction.people.seed import DISTRICT
+    from correction.tools.seed import DISTRICT
     from correction.security import new_token
     from correction.time import utcnow
 

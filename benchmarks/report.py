@@ -56,7 +56,7 @@ ORDER BY p.id
 def build(n: int):
     from flask_migrate import upgrade
 
-    from correction import create_app
+    from correction.app import create_app
     from correction.config import Settings
     from correction.database import db
 

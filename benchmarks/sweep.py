@@ -85,7 +85,7 @@ def reset(app) -> None:
 
 
 def run_service(app) -> tuple[float, int, int]:
-    from correction.alerts.sweeps import sweep_missed_checkins
+    from correction.monitoring.sweeps import sweep_missed_checkins
     from correction.database import db
 
     reset(app)

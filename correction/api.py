@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, g, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter
@@ -78,6 +78,25 @@ class AuditDraft:
     details: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class RequestHooks:
+    """What a unit of work needs from the layers above the core; ``create_app`` installs them.
+
+    The core cannot import authentication or the audit trail (they build on it), so the app
+    hands them in: one place wires the layers together, and each layer imports only downwards.
+    """
+
+    authenticate: Callable[[str], None]  # resolve the caller into g.principal; 401/403 otherwise
+    record_audit: Callable[[Any, AuditDraft, str], None]  # (session, draft, outcome)
+
+
+HOOKS = "correction.request_hooks"
+
+
+def _hooks() -> RequestHooks:
+    return current_app.extensions[HOOKS]
+
+
 class ApiBlueprint(Blueprint):
     """A blueprint whose routes are declared with their schemas."""
 
@@ -115,9 +134,6 @@ def _handler(op: Operation) -> Callable:
 
 def run_unit_of_work(op: Operation, path: dict[str, Any]) -> Response:
     """Run one request as one transaction, audited, and answer through its schema."""
-    from .audit.service import record_draft  # late: audit's own routes use this module
-    from .auth.guard import authenticate
-
     session = db.session
     g.audit = AuditDraft(op.audit) if op.audit else None
     if g.audit and op.audit_target:
@@ -125,7 +141,7 @@ def run_unit_of_work(op: Operation, path: dict[str, Any]) -> Response:
         g.audit.target_id = path.get(op.audit_target[1])
     try:
         if op.auth:
-            authenticate(op.auth)
+            _hooks().authenticate(op.auth)
         kwargs = dict(path)
         if op.query is not None:
             kwargs["query"] = parse_query(op.query)
@@ -134,7 +150,7 @@ def run_unit_of_work(op: Operation, path: dict[str, Any]) -> Response:
         result = op.view(**kwargs)
         response = shape_response(op, result)
         if g.audit:
-            record_draft(session, g.audit, outcome="ok")
+            _hooks().record_audit(session, g.audit, "ok")
         session.commit()
         return response
     except sa.exc.IntegrityError as error:
@@ -161,14 +177,12 @@ def run_unit_of_work(op: Operation, path: dict[str, Any]) -> Response:
 
 def _fail(session, keep: list[Callable], outcome: str) -> None:
     """Roll the request back, then write what must outlive the failure, alone."""
-    from .audit.service import record_draft
-
     session.rollback()
     try:
         for write in keep:
             write(session)
         if g.get("audit"):
-            record_draft(session, g.audit, outcome=outcome)
+            _hooks().record_audit(session, g.audit, outcome)
         session.commit()
     except Exception:  # the original error matters more than its record
         log.exception("could not record the outcome of a failed request")
@@ -225,6 +239,14 @@ def shape_response(op: Operation, result: Any) -> Response:
         payload = result
     response = jsonify(payload)
     response.status_code = status
+    return response
+
+
+def png_response(data: bytes, expires_at=None) -> Response:
+    """Answer a PNG image, with an ``Expires`` header when the picture goes stale."""
+    response = current_app.response_class(data, mimetype="image/png")
+    if expires_at is not None:
+        response.headers["Expires"] = expires_at.strftime("%a, %d %b %Y %H:%M:%S GMT")
     return response
 
 

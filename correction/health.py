@@ -3,7 +3,10 @@ from __future__ import annotations
 
 from typing import Literal
 
+import sqlalchemy as sa
+
 from .api import ApiBlueprint
+from .database import db
 from .errors import DomainError
 from .schemas import Output
 
@@ -17,8 +20,16 @@ class HealthOut(Output):
 
 @bp.operation("GET", "/health", summary="Check the service and its database", response=HealthOut)
 def health():
-    from . import database_is_up
-
     if not database_is_up():
         raise DomainError("The database does not answer.", status=503, code="service_unavailable")
     return {"status": "ok", "database": "ok"}
+
+
+def database_is_up() -> bool:
+    """Return whether the database answers a trivial query."""
+    try:
+        db.session.execute(sa.text("SELECT 1"))
+        return True
+    except sa.exc.SQLAlchemyError:
+        db.session.rollback()
+        return False

@@ -1,9 +1,8 @@
 """Thin job functions: each calls one service with (session, settings, now) and returns rows touched."""
 from __future__ import annotations
 
-from correction.alerts import sweeps
 from correction.locations.service import purge_expired_fixes
-from correction.mall import points
+from correction.monitoring import scoring, sweeps
 
 missed_checkins = sweeps.sweep_missed_checkins
 missed_spot_checks = sweeps.sweep_missed_spot_checks
@@ -12,8 +11,8 @@ leave_overdue = sweeps.sweep_leave_overdue
 escalate_alerts = sweeps.escalate_unacknowledged
 window_reminders = sweeps.send_window_reminders
 purge_location_fixes = purge_expired_fixes
-missed_checkin_penalties = points.apply_missed_checkin_penalties
-compliant_week_awards = points.award_compliant_week
+missed_checkin_penalties = scoring.apply_missed_checkin_penalties
+compliant_week_awards = scoring.award_compliant_week
 
 
 def weekly_reports(session, settings, now):

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from correction import create_app
+from correction.app import create_app
 from correction.config import Settings, normalise_database_url
 from correction.database import db
 from tests.factories import Auth, Factory

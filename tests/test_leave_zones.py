@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from correction.alerts.models import Alert
 from correction.checkins import qr
 from correction.database import db
-from correction.people.seed import DISTRICT
+from correction.tools.seed import DISTRICT
 from correction.time import iso_z
 from tests.factories import API
 

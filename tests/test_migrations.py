@@ -16,7 +16,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from correction import create_app
+from correction.app import create_app
 from correction.database import db
 from tests.conftest import make_settings as settings_for
 

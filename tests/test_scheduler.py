@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from apscheduler.triggers.interval import IntervalTrigger
 from filelock import FileLock, Timeout
 
-from correction import create_app
-from correction.alerts import sweeps
+from correction.app import create_app
+from correction.monitoring import sweeps
 from correction.alerts.models import Alert, MissedWindow
 from correction.database import db
 from correction.scheduler_state import JobRun, Watermark

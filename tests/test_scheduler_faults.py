@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from correction import create_app
+from correction.app import create_app
 from correction.alerts.models import Alert, MissedWindow
 from correction.database import db
 from correction.scheduler_state import JobRun

@@ -11,7 +11,7 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from correction.simulation.run import SimConfig, simulate
+from correction.tools.simulation.run import SimConfig, simulate
 
 
 @pytest.fixture

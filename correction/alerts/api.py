@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from flask import current_app, g
 
 from ..api import ApiBlueprint
-from ..auth.principal import current_principal
+from ..people.access import current_principal
 from ..database import db
 from ..time import now
 from . import workflow

@@ -6,7 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..auth.principal import Principal, office_scope
+from ..people.access import Principal, get_in_scope, office_scope
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..schemas import decode_cursor, encode_cursor
 from ..time import TZDateTime, iso_z
@@ -50,11 +50,8 @@ def queue(session, principal: Principal, filters: dict[str, Any], limit: int, cu
 
 
 def alert_in_scope(session, principal: Principal, alert_id: int) -> Alert:
-    alert = session.execute(sa.select(Alert).where(Alert.id == alert_id, office_scope(principal, Alert.office_id))
-                            ).scalar_one_or_none()
-    if alert is None:
-        raise NotFound("No such alert.", code="alert_not_found")
-    return alert
+    return get_in_scope(session, principal, Alert, alert_id,
+                        not_found=NotFound("No such alert.", code="alert_not_found"))
 
 
 def acknowledge(session, principal: Principal, alert_id: int, now: datetime) -> Alert:

@@ -24,7 +24,7 @@ def record(session, *, at: datetime, action: str, outcome: str, actor_type: str 
                            ip=ip, details=details or {}))
 
 
-def record_draft(session, draft: AuditDraft, *, outcome: str) -> None:
+def record_draft(session, draft: AuditDraft, outcome: str) -> None:
     """Append the entry a request drafted, filling the actor from the authenticated caller."""
     principal = g.get("principal")
     if principal is not None:

@@ -1,4 +1,4 @@
-"""Login, logout and who-am-I."""
+"""Login, logout, who-am-I, and an officer's reset of a supervisee's phone."""
 from __future__ import annotations
 
 from flask import current_app, g
@@ -6,10 +6,11 @@ from flask import current_app, g
 from ..api import ApiBlueprint
 from ..database import db
 from ..extensions import enforce_rate_limit
+from ..people.access import current_principal
 from ..people.models import Officer, Supervisee
+from ..people.schemas import SuperviseeOut
 from ..time import now
 from . import service
-from .principal import current_principal
 from .schemas import MeOut, OfficerLogin, OfficerLoginOut, SuperviseeLogin, SuperviseeLoginOut
 
 bp = ApiBlueprint("auth", __name__)
@@ -54,3 +55,10 @@ def me():
         return {"kind": "officer", "officer": db.session.get(Officer, principal.id)}
     return {"kind": "supervisee", "supervisee": db.session.get(Supervisee, principal.id)}
 
+
+@bp.operation("POST", "/supervisees/<id:supervisee_id>/device/reset",
+              summary="Unbind the supervisee's phone so the next login binds a new one",
+              response=SuperviseeOut, auth="officer", audit="supervisee.device_reset",
+              audit_target=("supervisee", "supervisee_id"))
+def reset_device(supervisee_id: int):
+    return service.reset_device(db.session, current_principal(), supervisee_id, now())

@@ -9,13 +9,14 @@ import pyotp
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 
-from ..alerts.service import raise_alert
 from ..database import insert_for
 from ..errors import Forbidden, Locked, Unauthorized
+from ..events import Breach, publish
 from ..people.models import Device, Office, Officer, Supervisee
 from ..security import hash_token, new_token, verify_password
+from ..people.access import Principal
+from ..people.service import get_supervisee
 from .models import AuthToken
-from .principal import Principal
 
 
 @dataclass
@@ -140,6 +141,20 @@ def revoke_token(session, token_id: int, now: datetime) -> None:
                     .values(revoked_at=now))
 
 
+def reset_device(session, principal: Principal, supervisee_id: int, now: datetime) -> Supervisee:
+    """Unbind the supervisee's phone, so that the next login binds a new one."""
+    person = get_supervisee(session, principal, supervisee_id)
+    session.execute(sa.update(Device).where(Device.supervisee_id == person.id, Device.active)
+                    .values(active=False, unbound_at=now))
+    # The old phone's logins end with its binding: it can no longer act as the supervisee.
+    session.execute(sa.update(AuthToken).where(AuthToken.supervisee_id == person.id, AuthToken.revoked_at.is_(None))
+                    .values(revoked_at=now))
+    person.updated_at = now
+    session.flush()
+    session.refresh(person)
+    return person
+
+
 def totp_for(secret: str, settings) -> pyotp.TOTP:
     """Return the TOTP generator of an officer's secret."""
     return pyotp.TOTP(secret, issuer=settings.TOTP_ISSUER)
@@ -191,10 +206,10 @@ def _report_device_change(person: Supervisee, device: Device, attempted: str, se
     person_id, office_id, bound_id = person.id, person.office_id, device.id
 
     def write(session) -> None:
-        raise_alert(session, settings, supervisee_id=person_id, office_id=office_id,
-                    type="device_changed", subject_key=f"device:{bound_id}", now=now,
-                    evidence={"attempted_device": attempted[:64], "bound_device_id": bound_id,
-                              "first_attempt_at": now.isoformat()})
+        publish(session, settings, Breach(
+            supervisee_id=person_id, office_id=office_id, type="device_changed", subject_key=f"device:{bound_id}",
+            at=now, evidence={"attempted_device": attempted[:64], "bound_device_id": bound_id,
+                              "first_attempt_at": now.isoformat()}))
 
     return write
 

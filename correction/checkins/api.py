@@ -1,18 +1,17 @@
-"""Check-in endpoints: schedule, check-ins, station codes, spot checks, status codes."""
+"""Check-in endpoints: schedule, check-ins, station codes, spot checks."""
 from __future__ import annotations
 
 from flask import current_app, g
 
-from ..api import Answer, ApiBlueprint
-from ..auth.principal import current_principal
+from ..api import Answer, ApiBlueprint, png_response
+from ..people.access import current_principal
 from ..database import db
 from ..errors import NotFound, ValidationFailed
 from ..people.models import Supervisee
 from ..people.service import get_supervisee
 from ..time import now
-from . import qr, service, status_code
-from .schemas import (CheckinIn, CheckinOut, CodeVerifyIn, CodeVerifyOut, ScheduleOut,
-                      SpotCheckIn, SpotCheckOut, StationQrOut)
+from . import qr, service
+from .schemas import CheckinIn, CheckinOut, ScheduleOut, SpotCheckIn, SpotCheckOut, StationQrOut
 from .schedule import schedule_for
 
 bp = ApiBlueprint("checkins", __name__)
@@ -51,10 +50,10 @@ def station_qr(station_id: int):
 
 @bp.operation("GET", "/stations/<id:station_id>/qr.png", summary="The station's current code as a PNG",
               auth="officer", media_type="image/png")
-def station_qr_png(station_id: int):
+def station_qrpng_response(station_id: int):
     station = service.station_for_officer(db.session, current_principal(), station_id)
     token, expires_at = qr.station_token(station.qr_secret, station.id, now(), _settings().QR_STEP_SECONDS)
-    return _png(qr.render_qr(token, "black"), expires_at)
+    return png_response(qr.render_qr(token, "black"), expires_at)
 
 
 @bp.operation("POST", "/spot-checks", summary="Ask a supervisee to check in now (点验)",
@@ -70,38 +69,3 @@ def create_spot_check(body: SpotCheckIn):
     return service.request_spot_check(db.session, settings, current_principal(),
                                       supervisee_id=body.supervisee_id, minutes=body.minutes,
                                       note=body.note, now=now())
-
-
-@bp.operation("GET", "/me/code.png", summary="Your personal status code (矫正码), valid 5 minutes",
-              auth="supervisee", media_type="image/png")
-def my_code():
-    settings, person_id = _settings(), current_principal().id
-    colour = status_code.compliance_colour(db.session, settings, person_id, now())
-    token = status_code.issue_token(settings.SECRET_KEY, current_app.extensions["correction.clock"], person_id)
-    response = _png(qr.render_qr(token, colour))
-    response.headers["X-Status-Colour"] = colour
-    return response
-
-
-@bp.operation("POST", "/codes/verify", summary="Read a supervisee's status code (officers)",
-              body=CodeVerifyIn, response=CodeVerifyOut, auth="officer", audit="status_code.verify",
-              errors=(422,))
-def verify_code(body: CodeVerifyIn):
-    settings = _settings()
-    person_id = status_code.read_token(settings.SECRET_KEY, current_app.extensions["correction.clock"],
-                                       body.token, settings.STATUS_CODE_TTL_SECONDS)
-    try:
-        person = get_supervisee(db.session, current_principal(), person_id)
-    except NotFound:
-        raise NotFound("This person is not supervised by your office.", code="supervisee_not_found") from None
-    g.audit.target_type, g.audit.target_id = "supervisee", person.id
-    return {"supervisee_id": person.id, "name": person.name, "national_id_masked": person.national_id_masked,
-            "office_id": person.office_id, "level": person.level, "supervision_status": person.status,
-            "colour": status_code.compliance_colour(db.session, settings, person.id, now())}
-
-
-def _png(data: bytes, expires_at=None):
-    response = current_app.response_class(data, mimetype="image/png")
-    if expires_at is not None:
-        response.headers["Expires"] = expires_at.strftime("%a, %d %b %Y %H:%M:%S GMT")
-    return response

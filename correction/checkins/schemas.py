@@ -81,17 +81,3 @@ class StationQrOut(Output):
     token: str = Field(description="The text the QR code encodes.")
     expires_at: UtcDateTime = Field(description="When the screen should show the next code.")
     station_id: int
-
-
-class CodeVerifyIn(Input):
-    token: Annotated[str, StringConstraints(min_length=1, max_length=500)]
-
-
-class CodeVerifyOut(Output):
-    supervisee_id: int
-    name: str
-    national_id_masked: str
-    office_id: int
-    level: str
-    supervision_status: str
-    colour: Literal["green", "yellow", "red"]

@@ -11,18 +11,19 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from geopy.distance import geodesic
 
-from ..alerts.service import raise_alert
-from ..auth.principal import Principal, office_scope
 from ..database import prebuilt
 from ..errors import DomainError, NotFound
+from ..events import Breach, CheckinAccepted, publish
 from ..leave.models import LeaveRequest
 from ..leave.service import close_on_return
+from ..locations.fixes import fix_refusal
+from ..locations.geometry import distance_m
 from ..locations.service import active_zones
-from ..mall.points import award
 from ..notifications.service import notify
+from ..people.access import Principal, get_in_scope
 from ..people.models import Station, Supervisee
+from ..people.service import get_supervisee
 from ..time import iso_z
 from . import qr
 from .models import Checkin, SpotCheck
@@ -68,13 +69,10 @@ def check_in(session, settings, principal: Principal, *, kind: str, fix: Fix, qr
     if device_id is None:
         raise refuse("device_not_bound", "Check in from the phone bound to your account.", status=403)
     attempt["device_id"] = device_id
-    if fix.recorded_at > now + timedelta(seconds=settings.FIX_FUTURE_SKEW_SECONDS):
-        raise refuse("fix_in_future", "The fix is dated in the future; check the phone's clock.")
-    if now - fix.recorded_at > timedelta(seconds=settings.CHECKIN_FIX_MAX_AGE_SECONDS):
-        raise refuse("fix_too_old", "The fix is too old; take a fresh location.")
-    if fix.accuracy_m > settings.ACCURACY_MAX_M:
-        raise refuse("accuracy_too_poor", "The location is too imprecise; move to open sky and retry.",
-                     details={"accuracy_m": fix.accuracy_m, "max_m": settings.ACCURACY_MAX_M})
+    unusable = fix_refusal(settings, recorded_at=fix.recorded_at, accuracy_m=fix.accuracy_m, now=now,
+                           max_age=timedelta(seconds=settings.CHECKIN_FIX_MAX_AGE_SECONDS))
+    if unusable is not None:
+        raise refuse(unusable.code, unusable.message, details=unusable.details)
     if fix.is_mock:
         raise refuse("mock_location", "A simulated location was detected; check-in refused.",
                      extra_keep=[_mock_alert(settings, person, fix, now)])
@@ -122,12 +120,9 @@ def check_in(session, settings, principal: Principal, *, kind: str, fix: Fix, qr
     accepted = Checkin(id=new_id, outcome="accepted", refusal_code=None, **attempt)  # as written, not re-read
     if back is not None and (kind == "station" or _inside_home_area(session, person.id, fix)):
         close_on_return(session, person.id, now)  # 销假: back home, reported
-    award(session, settings, supervisee_id=person.id, office_id=person.office_id, event=_POINT_EVENTS[kind],
-          event_ref=f"checkin:{accepted.id}", now=now)
+    publish(session, settings, CheckinAccepted(supervisee_id=person.id, office_id=person.office_id, kind=kind,
+                                               checkin_id=accepted.id, at=now))
     return CheckinResult(accepted, created=True)
-
-
-_POINT_EVENTS = {"remote": "checkin_remote", "station": "checkin_station", "spot": "spot_check_passed"}
 
 
 def _inside_home_area(session, person_id: int, fix: Fix) -> bool:
@@ -140,10 +135,7 @@ def _inside_home_area(session, person_id: int, fix: Fix) -> bool:
 def request_spot_check(session, settings, principal: Principal, *, supervisee_id: int,
                        minutes: int | None, note: str | None, now: datetime) -> SpotCheck:
     """Ask a supervisee in scope to check in within ``minutes``; notify their phone."""
-    person = session.execute(sa.select(Supervisee).where(
-        Supervisee.id == supervisee_id, office_scope(principal, Supervisee.office_id))).scalar_one_or_none()
-    if person is None:
-        raise NotFound("No such supervisee.", code="supervisee_not_found")
+    person = get_supervisee(session, principal, supervisee_id)
     if person.status != "active":
         raise DomainError("Supervision has ended for this person.", status=409, code="supervision_ended")
     if _pending_spot(session, person.id, now) is not None:
@@ -227,7 +219,7 @@ def _verify_station(session, settings, person, fix: Fix, qr_text: str, now: date
         qr.verify(code, station.qr_secret, now, settings.QR_STEP_SECONDS, settings.QR_PREVIOUS_STEPS)
     except qr.QrRefused as error:
         raise refuse(error.code, error.message, station_id=station.id) from None
-    distance = geodesic((fix.lat, fix.lon), (station.lat, station.lon)).meters
+    distance = distance_m(fix.lat, fix.lon, station.lat, station.lon)
     allowed = station.radius_m + min(fix.accuracy_m, settings.ACCURACY_CAP_M)
     if distance > allowed:
         raise refuse("too_far_from_station", "You are not at the station; check in there.",
@@ -241,21 +233,15 @@ def _mock_alert(settings, person: Supervisee, fix: Fix, now: datetime):
     local_day = now.astimezone(ZoneInfo(settings.LOCAL_TIMEZONE)).date()
 
     def write(session) -> None:
-        alert, created = raise_alert(session, settings, supervisee_id=person_id, office_id=office_id,
-                                     type="mock_location", subject_key=f"mock:{local_day.isoformat()}", now=now,
-                                     evidence={"source": "checkin", "lat": fix.lat, "lon": fix.lon,
-                                               "recorded_at": iso_z(fix.recorded_at)})
-        if created:
-            award(session, settings, supervisee_id=person_id, office_id=office_id, event="mock_location",
-                  event_ref=f"alert:{alert.id}", now=now)
+        publish(session, settings, Breach(
+            supervisee_id=person_id, office_id=office_id, type="mock_location",
+            subject_key=f"mock:{local_day.isoformat()}", at=now,
+            evidence={"source": "checkin", "lat": fix.lat, "lon": fix.lon, "recorded_at": iso_z(fix.recorded_at)}))
 
     return write
 
 
 def station_for_officer(session, principal: Principal, station_id: int) -> Station:
     """Return a station of the caller's scope; 404 otherwise."""
-    station = session.execute(sa.select(Station).where(
-        Station.id == station_id, office_scope(principal, Station.office_id))).scalar_one_or_none()
-    if station is None:
-        raise NotFound("No such station.", code="station_not_found")
-    return station
+    return get_in_scope(session, principal, Station, station_id,
+                        not_found=NotFound("No such station.", code="station_not_found"))

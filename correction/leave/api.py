@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from ..api import ApiBlueprint
-from ..auth.principal import current_principal, office_scope
+from ..people.access import current_principal, office_scope
 from ..database import db
 from ..people.models import Supervisee
 from ..schemas import Page, PageQuery, paginate

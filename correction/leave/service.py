@@ -7,11 +7,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..auth.principal import Principal, office_scope
+from ..people.access import Principal, get_in_scope
 from ..errors import DomainError, NotFound, ValidationFailed
 from ..locations.geometry import GeometryError, route_area, validate
 from ..locations.models import Zone
-from ..locations.zones import create_zone
+from ..locations.zones import create_zone, end_leave_zones
 from ..notifications.service import notify
 from ..people.models import Supervisee
 from .models import LeaveRequest
@@ -44,11 +44,8 @@ def request_leave(session, settings, person: Supervisee, data: dict[str, Any], n
 
 
 def leave_in_scope(session, principal: Principal, leave_id: int) -> LeaveRequest:
-    leave = session.execute(sa.select(LeaveRequest).where(
-        LeaveRequest.id == leave_id, office_scope(principal, LeaveRequest.office_id))).scalar_one_or_none()
-    if leave is None:
-        raise NotFound("No such leave request.", code="leave_not_found")
-    return leave
+    return get_in_scope(session, principal, LeaveRequest, leave_id,
+                        not_found=NotFound("No such leave request.", code="leave_not_found"))
 
 
 def decide(session, settings, principal: Principal, leave_id: int, *, approve: bool, note: str | None,
@@ -67,14 +64,15 @@ def decide(session, settings, principal: Principal, leave_id: int, *, approve: b
     session.refresh(leave)
     if approve:
         person = session.get(Supervisee, leave.supervisee_id)
+        period = dict(leave_request_id=leave.id, applies_from=leave.start_at, applies_until=leave.end_at)
         create_zone(session, principal, person, kind="permitted", name=f"请假目的地 {leave.destination_name}",
-                    geometry=leave.destination_geometry, now=now, leave_request_id=leave.id)
+                    geometry=leave.destination_geometry, now=now, **period)
         home = session.execute(sa.select(Zone.geometry).where(
             Zone.supervisee_id == person.id, Zone.kind == "permitted", Zone.active,
             Zone.leave_request_id.is_(None))).scalars().first()
         if home is not None:  # the journey there and back is permitted too
             create_zone(session, principal, person, kind="permitted", name=f"请假路线 route to {leave.destination_name}",
-                        geometry=route_area(home, leave.destination_geometry), now=now, leave_request_id=leave.id)
+                        geometry=route_area(home, leave.destination_geometry), now=now, **period)
     notify(session, supervisee_id=leave.supervisee_id, kind="leave_decision",
            title="请假审批 Leave " + ("approved" if approve else "rejected"),
            body=note or ("Your leave is approved." if approve else "Your leave is rejected."), now=now,
@@ -83,10 +81,12 @@ def decide(session, settings, principal: Principal, leave_id: int, *, approve: b
 
 
 def close_on_return(session, person_id: int, now: datetime) -> int:
-    """Close (销假) the person's approved leave that has begun; return how many were closed."""
-    return session.execute(sa.update(LeaveRequest).where(
+    """Close (销假) the person's approved leave that has begun, and its zones; return how many closed."""
+    closed = session.execute(sa.update(LeaveRequest).where(
         LeaveRequest.supervisee_id == person_id, LeaveRequest.status == "approved",
-        LeaveRequest.start_at <= now).values(status="closed", returned_at=now)).rowcount
+        LeaveRequest.start_at <= now).values(status="closed", returned_at=now).returning(LeaveRequest.id)).scalars().all()
+    end_leave_zones(session, list(closed), now)
+    return len(closed)
 
 
 def _field(path: str, code: str, message: str) -> ValidationFailed:

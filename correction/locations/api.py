@@ -8,7 +8,7 @@ import logging
 from flask import current_app, g, request
 
 from ..api import ApiBlueprint
-from ..auth.principal import current_principal
+from ..people.access import current_principal
 from ..database import db
 from ..errors import DomainError, Unauthorized, ValidationFailed
 from ..people.models import Supervisee

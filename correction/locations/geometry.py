@@ -1,9 +1,10 @@
-"""Zone geometry: validate GeoJSON, and tell how far fixes are inside or outside a zone.
+"""Distances on the earth and zone geometry: the one place positions are measured.
 
+``distance_m`` is the geodesic (geopy, WGS-84) between two points: exact, for one pair at a
+time (a check-in against its station). ``haversine_m`` is its fast path for arrays: the
+great-circle distance, within 0.5% of the geodesic, for a batch of fixes in one vectorised call.
 Polygon distances are computed in a local planar projection (equirectangular around the
-zone), which errs by well under 0.1% across a district; circles use the great-circle
-distance to the centre (within 0.5% of the geodesic). Both work on arrays of fixes at once,
-so a batch of a hundred fixes costs a few vectorised calls, not a hundred geodesics.
+zone), which errs by well under 0.1% across a district; circles use ``haversine_m`` to the centre.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import shapely
+from geopy.distance import geodesic
 from shapely.geometry import shape
 from shapely.validation import explain_validity
 
@@ -55,8 +57,13 @@ class ZoneShape:
 EARTH_RADIUS_M = 6_371_008.8
 
 
+def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """The geodesic distance between two points, in metres."""
+    return geodesic((lat1, lon1), (lat2, lon2)).meters
+
+
 def haversine_m(lat1, lon1, lat2, lon2):
-    """Great-circle distance in metres; numpy arrays or scalars."""
+    """Great-circle distance in metres, for arrays (numpy arrays or scalars); see ``distance_m``."""
     p1, p2 = np.radians(lat1), np.radians(lat2)
     dp, dl = p2 - p1, np.radians(np.asarray(lon2) - np.asarray(lon1))
     a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2

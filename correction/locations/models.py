@@ -42,8 +42,9 @@ class Zone(db.Model):
     """A permitted area or an exclusion zone (禁止令) of one supervisee, as GeoJSON.
 
     ``geometry`` is a GeoJSON Polygon or MultiPolygon, or ``{"type": "Circle",
-    "center": [lon, lat], "radius_m": r}``. Leave destinations are permitted zones tied to
-    their leave request and count only while that leave runs.
+    "center": [lon, lat], "radius_m": r}``. A zone with ``applies_from``/``applies_until``
+    counts only in that period: a leave's destination and route, from its start until the
+    return (销假) or its end.
     """
 
     __tablename__ = "zones"
@@ -57,6 +58,8 @@ class Zone(db.Model):
     geometry: Mapped[dict[str, Any]]
     active: Mapped[bool] = mapped_column(default=True)
     leave_request_id: Mapped[int | None] = mapped_column(sa.ForeignKey("leave_requests.id"))
+    applies_from: Mapped[datetime | None]
+    applies_until: Mapped[datetime | None]
     created_by: Mapped[int | None] = mapped_column(sa.ForeignKey("officers.id"))
     created_at: Mapped[datetime]
 

@@ -17,12 +17,11 @@ import numpy as np
 import sqlalchemy as sa
 from pydantic import TypeAdapter, ValidationError
 
-from ..alerts.service import raise_alert
 from ..database import insert_for
-from ..leave.models import LeaveRequest
-from ..mall.points import award
+from ..events import Breach, publish
 from ..people.models import Device, Supervisee
 from ..time import iso_z
+from .fixes import fix_refusal
 from .geometry import compile_zone, haversine_m
 from .models import LocationFix, Zone, ZoneEvent, ZoneState
 from .schemas import FixIn
@@ -128,13 +127,9 @@ def _store_unnest(session, rows: list[dict[str, Any]]) -> list:
 
 
 def _rule_refusal(settings, fix: FixIn, now: datetime) -> tuple[str, str] | None:
-    if fix.recorded_at > now + timedelta(seconds=settings.FIX_FUTURE_SKEW_SECONDS):
-        return "fix_in_future", "recorded_at is in the future; check the phone's clock"
-    if fix.recorded_at < now - timedelta(days=settings.LOCATION_RETENTION_DAYS):
-        return "fix_too_old", "recorded_at is older than the retention period"
-    if fix.accuracy_m > settings.ACCURACY_MAX_M:
-        return "accuracy_too_poor", f"accuracy_m is over {settings.ACCURACY_MAX_M:.0f}"
-    return None
+    refused = fix_refusal(settings, recorded_at=fix.recorded_at, accuracy_m=fix.accuracy_m, now=now,
+                          max_age=timedelta(days=settings.LOCATION_RETENTION_DAYS))
+    return None if refused is None else (refused.code, refused.message)
 
 
 def evaluate(session, settings, person: Supervisee, fixes: list[LocationFix], now: datetime) -> None:
@@ -151,14 +146,10 @@ def _check_mock(session, settings, person, fixes, zone, now) -> None:
     for fix in fixes:
         if fix.is_mock:
             day = fix.recorded_at.astimezone(zone).date().isoformat()
-            alert, created = raise_alert(
-                session, settings, supervisee_id=person.id, office_id=person.office_id,
-                type="mock_location", subject_key=f"mock:{day}", now=now,
-                evidence={"source": fix.source, "fix_id": fix.id, "lat": fix.lat, "lon": fix.lon,
-                          "recorded_at": iso_z(fix.recorded_at)})
-            if created:
-                award(session, settings, supervisee_id=person.id, office_id=person.office_id,
-                      event="mock_location", event_ref=f"alert:{alert.id}", now=now)
+            publish(session, settings, Breach(
+                supervisee_id=person.id, office_id=person.office_id, type="mock_location", subject_key=f"mock:{day}",
+                at=now, evidence={"source": fix.source, "fix_id": fix.id, "lat": fix.lat, "lon": fix.lon,
+                                  "recorded_at": iso_z(fix.recorded_at)}))
 
 
 def _check_speed(session, settings, person, fixes, zone, now) -> None:
@@ -180,11 +171,11 @@ def _check_speed(session, settings, person, fixes, zone, now) -> None:
     for i in np.flatnonzero(too_fast):
         before, fix = chain[i], chain[i + 1]
         day = fix.recorded_at.astimezone(zone).date().isoformat()
-        raise_alert(session, settings, supervisee_id=person.id, office_id=person.office_id,
-                    type="impossible_movement", subject_key=f"speed:{day}", now=now,
-                    evidence={"from_fix_id": before.id, "to_fix_id": fix.id, "metres": round(float(metres[i])),
-                              "seconds": float(seconds[i]),
-                              "implied_kmh": round(float(metres[i]) / float(seconds[i]) * 3.6)})
+        publish(session, settings, Breach(
+            supervisee_id=person.id, office_id=person.office_id, type="impossible_movement",
+            subject_key=f"speed:{day}", at=now,
+            evidence={"from_fix_id": before.id, "to_fix_id": fix.id, "metres": round(float(metres[i])),
+                      "seconds": float(seconds[i]), "implied_kmh": round(float(metres[i]) / float(seconds[i]) * 3.6)}))
 
 
 @dataclass
@@ -204,22 +195,18 @@ def active_zones(session, person_id: int, since: datetime) -> list[_ActiveZone]:
     """Return the person's zones; a leave's zones carry the period they permitted.
 
     A leave permits its destination and route from its start until the return (销假) or its
-    end, whichever is first, also for fixes that arrive after the leave was closed. Leaves that
-    ended before ``since`` are left out.
+    end, whichever is first, also for fixes that arrive after the leave was closed. Zones whose
+    period ended before ``since`` are left out.
     """
     rows = session.execute(_ACTIVE_ZONES, {"supervisee_id": person_id, "since": since}).all()
-    return [_ActiveZone(row.id, row.kind, row.name, compile_zone(row.geometry), row.start_at, row.until)
+    return [_ActiveZone(row.id, row.kind, row.name, compile_zone(row.geometry), row.applies_from, row.applies_until)
             for row in rows]
 
 
 # The statements of every upload, composed once (see database.prebuilt).
-_LEAVE_UNTIL = sa.func.coalesce(LeaveRequest.returned_at, LeaveRequest.end_at)
-_ACTIVE_ZONES = (
-    sa.select(Zone.id, Zone.kind, Zone.name, Zone.geometry, LeaveRequest.start_at, _LEAVE_UNTIL.label("until"))
-    .outerjoin(LeaveRequest, LeaveRequest.id == Zone.leave_request_id)
-    .where(Zone.supervisee_id == sa.bindparam("supervisee_id"), Zone.active,
-           sa.or_(Zone.leave_request_id.is_(None),
-                  sa.and_(LeaveRequest.status.in_(("approved", "closed")), _LEAVE_UNTIL >= sa.bindparam("since")))))
+_ACTIVE_ZONES = sa.select(Zone.id, Zone.kind, Zone.name, Zone.geometry, Zone.applies_from, Zone.applies_until).where(
+    Zone.supervisee_id == sa.bindparam("supervisee_id"), Zone.active,
+    sa.or_(Zone.applies_until.is_(None), Zone.applies_until >= sa.bindparam("since")))
 _LOCK_PERSON = sa.select(Supervisee.id).where(Supervisee.id == sa.bindparam("supervisee_id")).with_for_update()
 _REAL_FIX_BEFORE = (
     sa.select(*_EVALUATED).where(LocationFix.supervisee_id == sa.bindparam("supervisee_id"),
@@ -302,15 +289,11 @@ def _advance(session, settings, person, zones, state: ZoneState, seen: str, fix,
     state.episode += 1
     names = [z.name for z in zones if (z.kind == "permitted") == permitted
              and (permitted or f"exclusion:{z.id}" == state.zone_key)]
-    alert, created = raise_alert(
-        session, settings, supervisee_id=person.id, office_id=person.office_id,
-        type="zone_exit" if permitted else "exclusion_entry", subject_key=f"{state.zone_key}:{state.episode}",
-        now=now, evidence={"zones": names, "fix_id": fix.id, "lat": fix.lat, "lon": fix.lon,
-                           "accuracy_m": fix.accuracy_m, "metres_from_edge": round(abs(distance)),
-                           "recorded_at": iso_z(fix.recorded_at)})
-    if created:
-        award(session, settings, supervisee_id=person.id, office_id=person.office_id, event="zone_breach",
-              event_ref=f"alert:{alert.id}", now=now)
+    publish(session, settings, Breach(
+        supervisee_id=person.id, office_id=person.office_id, type="zone_exit" if permitted else "exclusion_entry",
+        subject_key=f"{state.zone_key}:{state.episode}", at=now,
+        evidence={"zones": names, "fix_id": fix.id, "lat": fix.lat, "lon": fix.lon, "accuracy_m": fix.accuracy_m,
+                  "metres_from_edge": round(abs(distance)), "recorded_at": iso_z(fix.recorded_at)}))
 
 
 def purge_expired_fixes(session, settings, now: datetime) -> int:

@@ -5,7 +5,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from ..auth.principal import Principal, office_scope
+from ..people.access import Principal, get_in_scope
 from ..errors import NotFound, ValidationFailed
 from ..people.models import Device, Supervisee
 from ..security import hash_token, new_token
@@ -14,8 +14,12 @@ from .models import Zone
 
 
 def create_zone(session, principal: Principal, person: Supervisee, *, kind: str, name: str,
-                geometry: dict, now: datetime, leave_request_id: int | None = None) -> Zone:
-    """Add a zone; a new permitted area retires the previous one (leave destinations aside)."""
+                geometry: dict, now: datetime, leave_request_id: int | None = None,
+                applies_from: datetime | None = None, applies_until: datetime | None = None) -> Zone:
+    """Add a zone; a new permitted area retires the previous one (leave destinations aside).
+
+    A zone with a period (``applies_from``, ``applies_until``) counts only within it.
+    """
     try:
         validate(geometry)
     except GeometryError as error:
@@ -28,7 +32,7 @@ def create_zone(session, principal: Principal, person: Supervisee, *, kind: str,
                         .values(active=False))
     zone = Zone(supervisee_id=person.id, office_id=person.office_id, kind=kind, name=name,
                 geometry=geometry, active=True, leave_request_id=leave_request_id,
-                created_by=principal.id if principal.is_officer else None, created_at=now)
+                applies_from=applies_from, applies_until=applies_until, created_by=principal.id if principal.is_officer else None, created_at=now)
     session.add(zone)
     session.flush()
     return zone
@@ -40,11 +44,15 @@ def active_for(session, person_id: int) -> list[Zone]:
 
 
 def retire_zone(session, principal: Principal, zone_id: int) -> None:
-    zone = session.execute(sa.select(Zone).where(Zone.id == zone_id, Zone.active,
-                                                 office_scope(principal, Zone.office_id))).scalar_one_or_none()
-    if zone is None:
-        raise NotFound("No such zone.", code="zone_not_found")
+    zone = get_in_scope(session, principal, Zone, zone_id, where=[Zone.active],
+                        not_found=NotFound("No such zone.", code="zone_not_found"))
     zone.active = False
+
+
+def end_leave_zones(session, leave_request_ids: list[int], at: datetime) -> None:
+    """Stop the zones of these leave requests applying after ``at`` (the return, 销假)."""
+    if leave_request_ids:
+        session.execute(sa.update(Zone).where(Zone.leave_request_id.in_(leave_request_ids)).values(applies_until=at))
 
 
 def issue_ingest_key(session, principal: Principal) -> str:

@@ -8,8 +8,8 @@ import sqlalchemy as sa
 from flask import current_app, g, request
 
 from ..api import Answer, ApiBlueprint
-from ..auth.principal import current_principal, office_scope
-from ..checkins import status_code
+from ..people import status_token
+from ..people.access import current_principal, office_scope
 from ..database import db
 from ..errors import DomainError, ValidationFailed
 from ..schemas import Page, PageQuery, paginate
@@ -139,8 +139,8 @@ def fulfil_order(order_id: int, body: FulfilIn):
     verified = None
     if body.status_code:
         settings = _settings()
-        verified = status_code.read_token(settings.SECRET_KEY, current_app.extensions["correction.clock"],
-                                          body.status_code, settings.STATUS_CODE_TTL_SECONDS)
+        verified = status_token.read_token(settings.SECRET_KEY, current_app.extensions["correction.clock"],
+                                           body.status_code, settings.STATUS_CODE_TTL_SECONDS)
     return service.fulfil(db.session, current_principal(), order_id, now(), verified_supervisee=verified)
 
 

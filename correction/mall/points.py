@@ -105,29 +105,7 @@ def recompute_balances(session, supervisee_ids) -> None:
                     .values(balance=total))
 
 
-def apply_missed_checkin_penalties(session, settings, now: datetime) -> int:
-    """Deduct the missed_checkin rule's points for every miss not yet penalised (set-based).
-
-    Misses are claimed first (penalized_at = now), so two runs at once cannot both charge one.
-    """
-    from ..alerts.models import MissedWindow
-
-    rule = session.get(PointRule, "missed_checkin")
-    if rule is None or not rule.active or rule.points == 0:
-        return 0
-    claimed = session.execute(sa.update(MissedWindow).where(MissedWindow.penalized_at.is_(None))
-                              .values(penalized_at=now), execution_options={"preserve_rowcount": True}).rowcount
-    if not claimed:
-        return 0
-    mine = sa.and_(MissedWindow.penalized_at == now)
-    _post_set(session, sa.select(
-        MissedWindow.supervisee_id, MissedWindow.office_id, sa.literal(rule.points), sa.literal("missed_checkin"),
-        MissedWindow.window_key, sa.literal(rule.description), sa.literal(now, PointEntry.created_at.type)
-    ).where(mine), "missed_checkin", now)
-    return claimed
-
-
-def _post_set(session, rows: sa.Select, event: str, now: datetime) -> int:
+def post_set(session, rows: sa.Select, event: str, now: datetime) -> int:
     """Append ledger lines from ``rows``, move each balance by exactly what was appended; return how many."""
     insert = insert_for(session)
     # Lines of an earlier run at the same instant are not "new": only ids above this mark are.
@@ -144,30 +122,3 @@ def _post_set(session, rows: sa.Select, event: str, now: datetime) -> int:
     session.execute(sa.update(PointBalance).where(PointBalance.supervisee_id.in_(
         sa.select(PointEntry.supervisee_id).where(new))).values(balance=PointBalance.balance + appended))
     return session.execute(sa.select(sa.func.count()).select_from(PointEntry).where(new)).scalar_one()
-
-
-def award_compliant_week(session, settings, now: datetime) -> int:
-    """Award the compliant_week rule to everyone fully compliant in the last complete ISO week."""
-    from ..alerts.models import Alert, MissedWindow
-    from ..people.models import Supervisee
-
-    rule = session.get(PointRule, "compliant_week")
-    if rule is None or not rule.active or rule.points <= 0:
-        return 0
-    zone = ZoneInfo(settings.LOCAL_TIMEZONE)
-    local = now.astimezone(zone)
-    this_monday = (local - timedelta(days=local.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
-    start, end = this_monday - timedelta(days=7), this_monday
-    year, week, _ = start.isocalendar()
-    ref = f"{year}-W{week:02d}"
-    compliant = sa.select(
-        Supervisee.id, Supervisee.office_id, sa.literal(rule.points), sa.literal("compliant_week"),
-        sa.literal(ref), sa.literal(rule.description), sa.literal(now, PointEntry.created_at.type)
-    ).where(
-        Supervisee.status == "active", Supervisee.created_at < start,
-        Supervisee.supervision_start <= start.date(), Supervisee.supervision_end >= (end - timedelta(days=1)).date(),
-        ~sa.exists().where(MissedWindow.supervisee_id == Supervisee.id, MissedWindow.closes_at >= start,
-                           MissedWindow.closes_at < end),
-        ~sa.exists().where(Alert.supervisee_id == Supervisee.id, Alert.raised_at >= start, Alert.raised_at < end,
-                           Alert.outcome.is_distinct_from("false_alarm")))
-    return _post_set(session, compliant, "compliant_week", now)

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from ..auth.principal import Principal, office_scope
+from ..people.access import Principal, get_in_scope, office_scope
 from ..errors import Conflict, DomainError, NotFound
 from ..people.models import Supervisee
 from . import points
@@ -30,11 +30,8 @@ def create_item(session, principal: Principal, data: dict[str, Any], now: dateti
 
 
 def item_in_scope(session, principal: Principal, item_id: int) -> MallItem:
-    item = session.execute(sa.select(MallItem).where(MallItem.id == item_id, office_scope(principal, MallItem.office_id))
-                           ).scalar_one_or_none()
-    if item is None:
-        raise NotFound("No such item.", code="item_not_found")
-    return item
+    return get_in_scope(session, principal, MallItem, item_id,
+                        not_found=NotFound("No such item.", code="item_not_found"))
 
 
 def update_item(session, principal: Principal, item_id: int, changes: dict[str, Any], now: datetime) -> MallItem:
@@ -104,14 +101,9 @@ def redeem(session, settings, principal: Principal, *, item_id: int, idempotency
 
 
 def order_in_scope(session, principal: Principal, order_id: int) -> Order:
-    if principal.is_officer:
-        condition = office_scope(principal, Order.office_id)
-    else:
-        condition = Order.supervisee_id == principal.id
-    order = session.execute(sa.select(Order).where(Order.id == order_id, condition)).scalar_one_or_none()
-    if order is None:
-        raise NotFound("No such order.", code="order_not_found")
-    return order
+    own = None if principal.is_officer else Order.supervisee_id == principal.id  # a supervisee's: their own
+    return get_in_scope(session, principal, Order, order_id, scope=own,
+                        not_found=NotFound("No such order.", code="order_not_found"))
 
 
 def fulfil(session, principal: Principal, order_id: int, now: datetime, *, verified_supervisee: int | None) -> Order:

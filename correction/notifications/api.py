@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..api import ApiBlueprint
-from ..auth.principal import current_principal
+from ..people.access import current_principal
 from ..database import db
 from ..errors import NotFound
 from ..schemas import Output, Page, PageQuery, UtcDateTime, paginate

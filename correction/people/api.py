@@ -1,10 +1,10 @@
-"""Officers' endpoints for supervisees: enrol, list, read, change, reset the phone."""
+"""Officers' endpoints for supervisees: enrol, list, read, change."""
 from __future__ import annotations
 
 from flask import current_app, g
 
 from ..api import ApiBlueprint
-from ..auth.principal import current_principal
+from .access import current_principal
 from ..database import db
 from ..schemas import Page, paginate
 from ..time import now
@@ -61,11 +61,3 @@ def update_supervisee(supervisee_id: int, body: SuperviseeUpdate):
     changes = body.model_dump(exclude_unset=True)
     g.audit.details = {"fields": sorted(changes)}
     return service.update_supervisee(db.session, current_principal(), supervisee_id, changes, now())
-
-
-@bp.operation("POST", "/supervisees/<id:supervisee_id>/device/reset",
-              summary="Unbind the supervisee's phone so the next login binds a new one",
-              response=SuperviseeOut, auth="officer", audit="supervisee.device_reset",
-              audit_target=TARGET)
-def reset_device(supervisee_id: int):
-    return service.reset_device(db.session, current_principal(), supervisee_id, now())

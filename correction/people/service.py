@@ -7,8 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 
-from ..auth.models import AuthToken
-from ..auth.principal import Principal, office_scope
+from .access import Principal, get_in_scope, office_scope
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..security import hash_national_id
 from .models import Device, Office, Officer, Supervisee
@@ -21,12 +20,8 @@ def visible_supervisees(principal: Principal) -> sa.Select:
 
 def get_supervisee(session, principal: Principal, supervisee_id: int) -> Supervisee:
     """Return a supervisee in the caller's scope; 404 otherwise, as for a missing one."""
-    person = session.execute(
-        visible_supervisees(principal).where(Supervisee.id == supervisee_id)
-    ).scalar_one_or_none()
-    if person is None:
-        raise NotFound("No such supervisee.", code="supervisee_not_found")
-    return person
+    return get_in_scope(session, principal, Supervisee, supervisee_id,
+                        not_found=NotFound("No such supervisee.", code="supervisee_not_found"))
 
 
 def search_supervisees(principal: Principal, filters: dict[str, Any]) -> sa.Select:
@@ -90,20 +85,6 @@ def update_supervisee(session, principal: Principal, supervisee_id: int, changes
         setattr(person, name, value)
     if changes:
         person.updated_at = now
-    session.flush()
-    session.refresh(person)
-    return person
-
-
-def reset_device(session, principal: Principal, supervisee_id: int, now: datetime) -> Supervisee:
-    """Unbind the supervisee's phone, so that the next login binds a new one."""
-    person = get_supervisee(session, principal, supervisee_id)
-    session.execute(sa.update(Device).where(Device.supervisee_id == person.id, Device.active)
-                    .values(active=False, unbound_at=now))
-    # The old phone's logins end with its binding: it can no longer act as the supervisee.
-    session.execute(sa.update(AuthToken).where(AuthToken.supervisee_id == person.id, AuthToken.revoked_at.is_(None))
-                    .values(revoked_at=now))
-    person.updated_at = now
     session.flush()
     session.refresh(person)
     return person

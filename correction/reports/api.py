@@ -9,7 +9,7 @@ from flask import current_app, g
 from pydantic import Field
 
 from ..api import ApiBlueprint
-from ..auth.principal import Principal, current_principal
+from ..people.access import Principal, current_principal
 from ..database import db
 from ..errors import NotFound, ValidationFailed
 from ..people.models import Office

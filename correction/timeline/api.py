@@ -6,7 +6,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from ..api import ApiBlueprint
-from ..auth.principal import current_principal
+from ..people.access import current_principal
 from ..database import db
 from ..people.service import get_supervisee
 from ..schemas import Output, PageQuery, UtcDateTime

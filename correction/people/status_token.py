@@ -1,41 +1,15 @@
-"""Personal status code (矫正码): a QR coloured by compliance, carrying a signed token.
+"""The token a personal status code (矫正码) carries: who it names, signed, for a few minutes.
 
-Green: no unresolved alert and no miss in the look-back. Yellow: an unresolved alert, or a
-miss (missed check-in, missed spot check) in the look-back. Red: a serious (high or critical)
-unresolved alert. The token is signed with itsdangerous and lives STATUS_CODE_TTL_SECONDS.
+Signed with itsdangerous under ``SECRET_KEY``; it lives STATUS_CODE_TTL_SECONDS. Officers read it
+to see whom they face (``POST /codes/verify``) and to hand over an order to the right person.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
-import sqlalchemy as sa
 from itsdangerous import BadData, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
-from ..alerts.models import Alert
 from ..errors import DomainError
-from .models import SpotCheck
 
 _SALT = "status-code-v1"
-
-
-def compliance_colour(session, settings, supervisee_id: int, now: datetime) -> str:
-    """Return green, yellow or red for the supervisee at ``now``."""
-    since = now - timedelta(days=settings.STATUS_MISS_LOOKBACK_DAYS)
-    unresolved = sa.and_(Alert.supervisee_id == supervisee_id, Alert.status != "resolved")
-    serious, open_, recent_miss = session.execute(sa.select(
-        sa.exists().where(unresolved, Alert.severity.in_(("high", "critical"))),
-        sa.exists().where(unresolved),
-        sa.exists().where(Alert.supervisee_id == supervisee_id,
-                          Alert.type.in_(("missed_checkin", "missed_spot_check")),
-                          Alert.raised_at >= since),
-    )).one()
-    if serious:
-        return "red"
-    unanswered_spot = session.execute(sa.select(sa.exists().where(
-        SpotCheck.supervisee_id == supervisee_id, SpotCheck.due_at >= since,
-        sa.or_(SpotCheck.status == "missed",
-               sa.and_(SpotCheck.status == "pending", SpotCheck.due_at < now))))).scalar()
-    return "yellow" if open_ or recent_miss or unanswered_spot else "green"
 
 
 def _serializer(secret_key: str, clock) -> URLSafeTimedSerializer:

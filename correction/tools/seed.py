@@ -12,7 +12,7 @@ from argon2 import PasswordHasher
 
 from ..security import hash_national_id, national_id_check_char
 from ..locations.models import Zone
-from .models import Bureau, Office, Officer, Station, Supervisee
+from ..people.models import Bureau, Office, Officer, Station, Supervisee
 
 BUREAU = ("jinhua-wucheng", "金华市婺城区司法局")
 # Judicial offices (司法所) of Wucheng district with their station coordinates.

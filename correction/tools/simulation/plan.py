@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from ..checkins.windows import windows_between
+from ...checkins.windows import windows_between
 from .world import DESTINATION, ELSEWHERE, Breach, Person
 
 

@@ -1,14 +1,15 @@
 """The scorecard: planted breaches against the alerts raised, and how fast it all ran."""
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from statistics import median
 
 import sqlalchemy as sa
 
-from ..alerts.models import Alert
-from ..database import db
-from ..time import iso_z
+from ...alerts.models import Alert
+from ...database import db
+from ...time import iso_z
 
 SUBJECT_TYPES = ("missed_checkin", "missed_spot_check")
 
@@ -73,3 +74,22 @@ def scorecard(app, world, config) -> dict:
                                "at": iso_z(b.at), "behaviour": world.behaviour_of(b.supervisee_id)} for b in missed][:50],
         "unexplained_alerts": unexplained[:50],
     }
+
+
+def render(card: dict) -> str:
+    """Return the scorecard as the lines `make demo` prints."""
+    lines = [
+        f"Scorecard — {card['supervisees']} supervisees, {card['days']} days, seed {card['seed']}",
+        f"  behaviours: {json.dumps(card['behaviours'], ensure_ascii=False)}",
+        f"  recall    {card['recall']:.2%}  ({card['breaches_caught']}/{card['breaches_planted']} planted breaches caught;"
+        f" target 100%)",
+        f"  precision {card['precision']:.2%}  ({card['alerts_justified']}/{card['alerts_raised']} alerts justified;"
+        f" target >= 99%)",
+        f"  breach → alert: median {card['minutes_breach_to_alert']['median']} min,"
+        f" worst {card['minutes_breach_to_alert']['worst']} min",
+        f"  server errors (5xx): {card['server_errors']}   valid check-ins refused: {card['valid_checkins_refused']}",
+        f"  throughput: {card['throughput']['fixes_per_second']} fixes/s,"
+        f" {card['throughput']['checkins_per_second']} check-ins/s (client-measured, incl. HTTP)",
+        "  by type: " + ", ".join(f"{t} {v['caught']}/{v['planted']}" for t, v in sorted(card["by_type"].items())),
+    ]
+    return "\n".join(lines)

@@ -16,12 +16,12 @@ import pyotp
 import sqlalchemy as sa
 from werkzeug.serving import make_server
 
-from .. import create_app
-from ..config import Settings
-from ..database import db
-from ..people.models import Supervisee
-from ..people.seed import seed_demo
-from ..time import iso_z
+from ...app import create_app
+from ...config import Settings
+from ...database import db
+from ...people.models import Supervisee
+from ..seed import seed_demo
+from ...time import iso_z
 from .client import Http
 from .plan import Planner
 from .score import scorecard

@@ -20,7 +20,7 @@ from ..notifications.models import Notification
 from ..people.models import Device, Supervisee
 from ..scheduler_state import advance_watermark, watermark
 from ..time import TZDateTime, iso_z
-from .models import Alert, MissedWindow
+from ..alerts.models import Alert, MissedWindow
 
 _UNRESOLVED = sa.text("status <> 'resolved'")
 _ALERT_COLUMNS = ["supervisee_id", "office_id", "type", "severity", "subject_key", "evidence", "status",

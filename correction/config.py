@@ -3,16 +3,38 @@
 Every setting can be overridden from the environment (``CORRECTION_<NAME>``, or the plain
 name for the few that deployments conventionally set, such as ``DATABASE_URL``). Provinces
 differ in the rules they apply, so rule numbers live here as settings, not in code.
+
+Values are typed and checked when the settings are built (pydantic-settings): numbers and
+booleans are parsed, dict and list settings are read as JSON, and a value that does not fit
+stops the start with a :class:`SettingsError` naming the variable and the reason.
 """
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field, fields
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import pydantic_settings
+from pydantic import Field, ValidationError
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+
 INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
+
+ENV_PREFIX = "CORRECTION_"
+PLAIN_ENV_NAMES = ("DATABASE_URL", "SECRET_KEY")  # Also read unprefixed, when CORRECTION_<NAME> is unset.
+_NOT_FROM_ENV = frozenset({"extra"})  # Settings only code can give.
+_NOT_ECHOED = frozenset({"SECRET_KEY", "DATABASE_URL"})  # Never repeated in an error message.
+
+
+class SettingsError(pydantic_settings.SettingsError, RuntimeError):
+    """Settings the application cannot start with; the message names the variable and why.
+
+    A ``ValueError`` (through pydantic-settings' ``SettingsError``) and, for callers of the
+    production checks, which raised ``RuntimeError`` before, a ``RuntimeError`` too.
+    """
 
 
 def normalise_database_url(url: str) -> str:
@@ -23,9 +45,16 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
-@dataclass
-class Settings:
-    """Application settings with their defaults (see the module docstring for overrides)."""
+class Settings(BaseSettings):
+    """Application settings with their defaults (see the module docstring for overrides).
+
+    ``Settings(NAME=value, ...)`` gives defaults and the values given, checked but never
+    read from the environment; :meth:`Settings.from_env` reads the environment.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, case_sensitive=True, extra="forbid", validate_assignment=True,
+        allow_inf_nan=False)
 
     # --- Deployment --------------------------------------------------------------------
     ENV: str = "development"  # "production" refuses demo seeding and insecure defaults.
@@ -53,9 +82,9 @@ class Settings:
     ARGON2_PARALLELISM: int = 2  # argon2id lanes.
 
     # --- Check-ins (reporting cadence by level; local time) ---------------------------------
-    REMOTE_CADENCE: dict[str, str] = field(default_factory=lambda: {
+    REMOTE_CADENCE: dict[str, str] = Field(default_factory=lambda: {
         "strict": "daily", "normal": "weekly", "lenient": "weekly"})  # Phone check-in cadence.
-    STATION_CADENCE: dict[str, str] = field(default_factory=lambda: {
+    STATION_CADENCE: dict[str, str] = Field(default_factory=lambda: {
         "strict": "weekly", "normal": "monthly", "lenient": "bimonthly"})  # In-person cadence.
     CHECKIN_WINDOW_OPENS: str = "08:00"  # Local time a window opens on its first day.
     CHECKIN_WINDOW_CLOSES: str = "20:00"  # Local time a window closes on its due (last) day.
@@ -84,9 +113,9 @@ class Settings:
     LEAVE_BUREAU_MAX_DAYS: int = 30  # Leave a bureau supervisor may approve; longer is refused.
 
     # --- Scheduler, sweeps and the alert queue -------------------------------------------
-    SIGNAL_LOST_HOURS: dict[str, int] = field(default_factory=lambda: {
+    SIGNAL_LOST_HOURS: dict[str, int] = Field(default_factory=lambda: {
         "strict": 2, "normal": 6, "lenient": 24})  # No fix this long while active → 失联 alert.
-    ALERT_ACK_SLA_MINUTES: dict[str, int] = field(default_factory=lambda: {
+    ALERT_ACK_SLA_MINUTES: dict[str, int] = Field(default_factory=lambda: {
         "critical": 15, "high": 60, "medium": 240, "low": 1440})  # Unacknowledged longer → escalated.
     REMINDER_MINUTES_BEFORE_CLOSE: int = 120  # Remind a supervisee this long before a window closes.
     SWEEP_FIRST_LOOKBACK_HOURS: int = 48  # How far back the first ever sweep looks for missed windows.
@@ -96,7 +125,7 @@ class Settings:
     SCHEDULER_MISFIRE_GRACE_SECONDS: int = 300  # A run this late still happens (once, coalesced).
     LADDER_ADMONITION_MAX_DAYS: int = 10  # Out of contact up to this: suggest 训诫 (admonition).
     LADDER_WARNING_MAX_DAYS: int = 30  # Beyond admonition up to this: 警告; longer: revocation request.
-    SANCTION_ARTICLES: dict[str, str] = field(default_factory=lambda: {
+    SANCTION_ARTICLES: dict[str, str] = Field(default_factory=lambda: {
         "commendation": "《社区矫正法》第二十八条；《社区矫正法实施办法》第三十三条",
         "admonition": "《社区矫正法》第二十八条；《社区矫正法实施办法》第三十四条",
         "warning": "《社区矫正法》第二十八条；《社区矫正法实施办法》第三十五条",
@@ -114,7 +143,7 @@ class Settings:
     PAGE_SIZE_MAX: int = 200  # Largest ?limit= accepted.
 
     # --- Alerts ------------------------------------------------------------------------
-    ALERT_SEVERITY: dict[str, str] = field(default_factory=lambda: {
+    ALERT_SEVERITY: dict[str, str] = Field(default_factory=lambda: {
         "missed_checkin": "medium",
         "missed_spot_check": "high",
         "signal_lost": "high",
@@ -126,25 +155,38 @@ class Settings:
         "device_changed": "medium",
     })  # Default severity of each alert type.
 
-    extra: dict[str, Any] = field(default_factory=dict)  # Overrides for tests and tools.
+    extra: dict[str, Any] = Field(default_factory=dict)  # Overrides for tests and tools.
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> "Settings":
-        """Build settings from defaults, then the environment, then explicit overrides."""
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings],
+                                   init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource,
+                                   dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource,
+                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Build from the arguments alone: the environment is read by :meth:`from_env` only."""
+        return (init_settings,)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
+        """Build settings from defaults, then the environment, then explicit overrides.
+
+        ``environ`` defaults to ``os.environ``. Overrides are Python values (a dict, not JSON)
+        and replace a setting whole. Raises :class:`SettingsError` naming every bad value.
+        """
         environ = dict(os.environ if environ is None else environ)
-        values: dict[str, Any] = {}
-        for f in fields(cls):
-            if f.name == "extra":
-                continue
-            raw = environ.get(f"CORRECTION_{f.name}")
-            if raw is None and f.name in ("DATABASE_URL", "SECRET_KEY"):
-                raw = environ.get(f.name)
-            if raw is None:
-                continue
-            default = getattr(cls, f.name, None) if f.default is not f.default_factory else None
-            values[f.name] = _coerce(raw, f.type, default)
+        source = _Environment(cls, environ)
+        values = source()
         values.update(overrides)
-        settings = cls(**values)
+        problems = list(source.problems)
+        settings = None
+        try:
+            settings = cls(**values)
+        except ValidationError as exc:
+            problems += [_describe(error, environ, overrides) for error in exc.errors()]
+        if problems or settings is None:
+            raise SettingsError(("invalid setting: " if len(problems) == 1 else "invalid settings: ")
+                                + "; ".join(problems))
         settings.DATABASE_URL = normalise_database_url(settings.DATABASE_URL)
         settings.validate()
         return settings
@@ -152,13 +194,13 @@ class Settings:
     def validate(self) -> None:
         """Refuse settings that would be unsafe to run with."""
         if self.ENV == "production" and self.SECRET_KEY == "dev-only-change-me":
-            raise RuntimeError("CORRECTION_SECRET_KEY must be set in production")
+            raise SettingsError("CORRECTION_SECRET_KEY (or SECRET_KEY) must be set in production")
         if self.ENV == "production" and self.BENCHMARK_ENDPOINTS:
-            raise RuntimeError("benchmark endpoints cannot be mounted in production")
+            raise SettingsError("CORRECTION_BENCHMARK_ENDPOINTS: benchmark endpoints cannot be mounted in production")
         if self.PAGE_SIZE_MAX < 1 or self.PAGE_SIZE_DEFAULT > self.PAGE_SIZE_MAX:
-            raise RuntimeError("PAGE_SIZE_DEFAULT must be between 1 and PAGE_SIZE_MAX")
+            raise SettingsError("CORRECTION_PAGE_SIZE_DEFAULT must be between 1 and CORRECTION_PAGE_SIZE_MAX")
         if self.TRUSTED_PROXIES < 0:
-            raise RuntimeError("TRUSTED_PROXIES counts proxies: 0 or more")
+            raise SettingsError("CORRECTION_TRUSTED_PROXIES counts proxies: 0 or more")
 
     def flask_config(self) -> dict[str, Any]:
         """Return the keys Flask and its extensions read, derived from these settings."""
@@ -172,12 +214,54 @@ class Settings:
         }
 
 
-def _coerce(raw: str, annotation: Any, default: Any) -> Any:
-    kind = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", "")
-    if kind.startswith("int"):
-        return int(raw)
-    if kind.startswith("bool"):
-        return raw.strip().lower() in ("1", "true", "yes", "on")
-    if kind.startswith("dict") or kind.startswith("list"):
-        return json.loads(raw)
-    return raw
+def env_name(name: str, environ: Mapping[str, str] | None = None) -> str:
+    """Return the variable that sets ``name``: the plain name only when it alone is set."""
+    prefixed = ENV_PREFIX + name
+    if environ is not None and name in PLAIN_ENV_NAMES and prefixed not in environ and name in environ:
+        return name
+    return prefixed
+
+
+class _Environment(EnvSettingsSource):
+    """pydantic-settings' environment source over a given mapping, with the plain names.
+
+    Reads ``CORRECTION_<NAME>`` (case-sensitive), then the plain name for ``PLAIN_ENV_NAMES``;
+    dict and list settings are decoded from JSON. Undecodable values are collected in
+    ``problems`` rather than raised one at a time.
+    """
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        super().__init__(settings_cls)
+        self.env_vars = dict(environ)
+        self.problems: list[str] = []
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        if field_name in _NOT_FROM_ENV:
+            return None, field_name, False
+        value, key, is_complex = super().get_field_value(field, field_name)
+        if value is None and field_name in PLAIN_ENV_NAMES:
+            value = self.env_vars.get(field_name)
+        return value, key, is_complex
+
+    def prepare_field_value(self, field_name: str, field: FieldInfo, value: Any, value_is_complex: bool) -> Any:
+        try:
+            return super().prepare_field_value(field_name, field, value, value_is_complex)
+        except ValueError as exc:
+            reason = f"not valid JSON ({exc})" if isinstance(exc, json.JSONDecodeError) else str(exc)
+            self.problems.append(f"{env_name(field_name, self.env_vars)}: {reason}")
+            return None
+
+
+def _describe(error: Any, environ: Mapping[str, str], overrides: Mapping[str, Any]) -> str:
+    """One pydantic error as ``VARIABLE[key]: reason (got value)``."""
+    loc = error.get("loc") or ("?",)
+    name = str(loc[0])
+    where = f"{name} (keyword argument)" if name in overrides else env_name(name, environ)
+    where += "".join(f"[{part!r}]" for part in loc[1:])
+    if error.get("type") == "extra_forbidden":
+        return f"{where}: no such setting"
+    text = f"{where}: {error.get('msg', 'invalid')}"
+    if name not in _NOT_ECHOED:
+        shown = repr(error.get("input"))
+        text += f" (got {shown if len(shown) <= 80 else shown[:77] + '...'})"
+    return text

@@ -63,7 +63,6 @@ class Settings(BaseSettings):
     MAX_CONTENT_LENGTH: int = 1024 * 1024  # Largest request body accepted, in bytes.
     LOCAL_TIMEZONE: str = "Asia/Shanghai"  # Zone in which rules stated in local time apply.
     LOG_LEVEL: str = "INFO"
-    BENCHMARK_ENDPOINTS: bool = False  # Mount /api/v1/_bench baselines; refused in production.
 
     # --- Authentication ----------------------------------------------------------------
     OFFICER_TOKEN_TTL_MINUTES: int = 12 * 60  # Absolute lifetime of an officer token.
@@ -195,8 +194,6 @@ class Settings(BaseSettings):
         """Refuse settings that would be unsafe to run with."""
         if self.ENV == "production" and self.SECRET_KEY == "dev-only-change-me":
             raise SettingsError("CORRECTION_SECRET_KEY (or SECRET_KEY) must be set in production")
-        if self.ENV == "production" and self.BENCHMARK_ENDPOINTS:
-            raise SettingsError("CORRECTION_BENCHMARK_ENDPOINTS: benchmark endpoints cannot be mounted in production")
         if self.PAGE_SIZE_MAX < 1 or self.PAGE_SIZE_DEFAULT > self.PAGE_SIZE_MAX:
             raise SettingsError("CORRECTION_PAGE_SIZE_DEFAULT must be between 1 and CORRECTION_PAGE_SIZE_MAX")
         if self.TRUSTED_PROXIES < 0:

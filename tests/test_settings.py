@@ -6,7 +6,7 @@ import typing
 
 import pytest
 
-from correction import create_app
+from correction.app import create_app
 from correction.config import INSTANCE_DIR, Settings, SettingsError
 
 FIELDS = [name for name in Settings.model_fields if name != "extra"]  # extra is for code, not the environment
@@ -71,7 +71,6 @@ def test_a_float_setting_from_the_environment_is_a_float_not_a_string():
     ("CORRECTION_ACCURACY_CAP_M", "abc", "valid number"),
     ("CORRECTION_ACCURACY_CAP_M", "nan", "finite number"),
     ("CORRECTION_MAX_CONTENT_LENGTH", "1.5MB", "valid integer"),
-    ("CORRECTION_BENCHMARK_ENDPOINTS", "maybe", "valid boolean"),
     ("CORRECTION_SIGNAL_LOST_HOURS", "{strict: 2}", "not valid JSON"),
     ("CORRECTION_SIGNAL_LOST_HOURS", '{"strict": "two"}', "valid integer"),
     ("CORRECTION_REMOTE_CADENCE", '["daily"]', "valid dictionary"),
@@ -161,7 +160,6 @@ def test_defaults_are_unchanged():
     assert settings.SECRET_KEY == "dev-only-change-me"
     assert settings.DATABASE_URL == f"sqlite:///{INSTANCE_DIR / 'correction.db'}"
     assert settings.MAX_CONTENT_LENGTH == 1024 * 1024
-    assert settings.BENCHMARK_ENDPOINTS is False
     assert settings.ACCURACY_CAP_M == 50.0 and type(settings.ACCURACY_CAP_M) is float
     assert settings.SCHEDULER_STANDBY_POLL_SECONDS == 2.0
     assert settings.SCHEDULER_LOCK_KEY == 0x636F7272
@@ -188,8 +186,6 @@ def test_settings_stay_mutable_and_typed():
 
 @pytest.mark.parametrize("environ, message", [
     ({"CORRECTION_ENV": "production"}, "CORRECTION_SECRET_KEY"),
-    ({"CORRECTION_ENV": "production", "SECRET_KEY": "s", "CORRECTION_BENCHMARK_ENDPOINTS": "1"},
-     "CORRECTION_BENCHMARK_ENDPOINTS"),
     ({"CORRECTION_PAGE_SIZE_DEFAULT": "300"}, "CORRECTION_PAGE_SIZE_DEFAULT"),
     ({"CORRECTION_PAGE_SIZE_MAX": "0", "CORRECTION_PAGE_SIZE_DEFAULT": "0"}, "CORRECTION_PAGE_SIZE_MAX"),
     ({"CORRECTION_TRUSTED_PROXIES": "-1"}, "CORRECTION_TRUSTED_PROXIES"),

@@ -70,7 +70,8 @@ def check_in(session, settings, principal: Principal, *, kind: str, fix: Fix, qr
         raise refuse("device_not_bound", "Check in from the phone bound to your account.", status=403)
     attempt["device_id"] = device_id
     unusable = fix_refusal(settings, recorded_at=fix.recorded_at, accuracy_m=fix.accuracy_m, now=now,
-                           max_age=timedelta(seconds=settings.CHECKIN_FIX_MAX_AGE_SECONDS))
+                           max_age=timedelta(seconds=settings.CHECKIN_FIX_MAX_AGE_SECONDS),
+                           age_limit="a check-in")
     if unusable is not None:
         raise refuse(unusable.code, unusable.message, details=unusable.details)
     if fix.is_mock:

@@ -20,14 +20,18 @@ class FixRefusal:
 
 
 def fix_refusal(settings, *, recorded_at: datetime, accuracy_m: float, now: datetime,
-                max_age: timedelta) -> FixRefusal | None:
-    """Return why a fix taken at ``recorded_at`` with ``accuracy_m`` cannot be used, or None."""
+                max_age: timedelta, age_limit: str) -> FixRefusal | None:
+    """Return why a fix taken at ``recorded_at`` with ``accuracy_m`` cannot be used, or None.
+
+    ``age_limit`` names what ``max_age`` is, for the message ("a check-in", "the retention period").
+    """
     if recorded_at > now + timedelta(seconds=settings.FIX_FUTURE_SKEW_SECONDS):
-        return FixRefusal("fix_in_future", "The fix is dated in the future; check the phone's clock.")
+        return FixRefusal("fix_in_future", "recorded_at is in the future; check the phone's clock.")
     if now - recorded_at > max_age:
-        return FixRefusal("fix_too_old", "The fix is too old for this use; take a fresh location.",
+        return FixRefusal("fix_too_old", f"recorded_at is older than {age_limit} allows; take a fresh location.",
                           {"max_age_seconds": int(max_age.total_seconds())})
     if accuracy_m > settings.ACCURACY_MAX_M:
-        return FixRefusal("accuracy_too_poor", "The location is too imprecise; move to open sky and retry.",
+        return FixRefusal("accuracy_too_poor", f"accuracy_m is over {settings.ACCURACY_MAX_M:.0f} m: the location is "
+                                               "too imprecise; move to open sky and retry.",
                           {"accuracy_m": accuracy_m, "max_m": settings.ACCURACY_MAX_M})
     return None

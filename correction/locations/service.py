@@ -128,7 +128,7 @@ def _store_unnest(session, rows: list[dict[str, Any]]) -> list:
 
 def _rule_refusal(settings, fix: FixIn, now: datetime) -> tuple[str, str] | None:
     refused = fix_refusal(settings, recorded_at=fix.recorded_at, accuracy_m=fix.accuracy_m, now=now,
-                          max_age=timedelta(days=settings.LOCATION_RETENTION_DAYS))
+                          max_age=timedelta(days=settings.LOCATION_RETENTION_DAYS), age_limit="the retention period")
     return None if refused is None else (refused.code, refused.message)
 
 

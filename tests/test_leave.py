@@ -146,7 +146,7 @@ def test_deciding_twice_is_409(client, app, make, auth, clock, scene):
     for path in ("approve", "reject"):
         again = client.post(f"{API}/leave-requests/{first['id']}/{path}", headers=scene.officer, json={})
         assert error_of(again, 409)["code"] == "leave_already_decided"
-    second = ask(client, scene.phone, start, start + timedelta(days=2)).get_json()
+    second = ask(client, scene.phone, start, start + timedelta(days=2), reason="复诊").get_json()
     rejected = client.post(f"{API}/leave-requests/{second['id']}/reject", headers=scene.officer,
                            json={"note": "理由不足"})
     assert (rejected.status_code, rejected.get_json()["status"]) == (200, "rejected")

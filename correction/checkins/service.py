@@ -73,6 +73,8 @@ def check_in(session, settings, principal: Principal, *, kind: str, fix: Fix, qr
                            max_age=timedelta(seconds=settings.CHECKIN_FIX_MAX_AGE_SECONDS),
                            age_limit="a check-in")
     if unusable is not None:
+        if unusable.code == "fix_too_old" and (first := _retried(session, person.id, kind, fix)) is not None:
+            return first
         raise refuse(unusable.code, unusable.message, details=unusable.details)
     if fix.is_mock:
         raise refuse("mock_location", "A simulated location was detected; check-in refused.",
@@ -85,6 +87,8 @@ def check_in(session, settings, principal: Principal, *, kind: str, fix: Fix, qr
     back = _leave_awaiting_return(session, person.id, now) if kind != "spot" else None
     window, spot = _open_window(session, settings, person, kind, now, back)
     if window is None:
+        if (first := _retried(session, person.id, kind, fix)) is not None:
+            return first  # e.g. the answer to a spot check, which closed the spot check
         raise refuse("no_open_window", "No check-in of this kind is due now.", status=409)
     attempt.update(window_key=window.key, window_closes_at=window.closes_at,
                    spot_check_id=spot.id if spot else None)
@@ -124,6 +128,17 @@ def check_in(session, settings, principal: Principal, *, kind: str, fix: Fix, qr
     publish(session, settings, CheckinAccepted(supervisee_id=person.id, office_id=person.office_id, kind=kind,
                                                checkin_id=accepted.id, at=now))
     return CheckinResult(accepted, created=True)
+
+
+def _retried(session, person_id: int, kind: str, fix: Fix) -> CheckinResult | None:
+    """The accepted check-in this request repeats, if any: same person, kind and fix time.
+
+    A phone that lost the answer sends the same body again; by then the window may be closed
+    (a spot check closes with its answer) or the fix too old. Asked only off the usual path.
+    """
+    first = session.execute(_ACCEPTED_WITH_FIX, {"supervisee_id": person_id, "kind": kind,
+                                                 "recorded_at": fix.recorded_at}).scalars().first()
+    return CheckinResult(first, created=False) if first is not None else None
 
 
 def _inside_home_area(session, person_id: int, fix: Fix) -> bool:
@@ -195,6 +210,10 @@ _LEAVE_AWAITING_RETURN = sa.select(LeaveRequest).where(
 _ACCEPTED_IN = sa.select(Checkin).where(Checkin.supervisee_id == sa.bindparam("supervisee_id"),
                                         Checkin.window_key == sa.bindparam("window_key"),
                                         Checkin.outcome == "accepted")
+_ACCEPTED_WITH_FIX = sa.select(Checkin).where(Checkin.supervisee_id == sa.bindparam("supervisee_id"),
+                                              Checkin.kind == sa.bindparam("kind"),
+                                              Checkin.recorded_at == sa.bindparam("recorded_at"),
+                                              Checkin.outcome == "accepted").order_by(Checkin.id)
 _STATION_OF_OFFICE = sa.select(Station).where(Station.id == sa.bindparam("station_id"),
                                               Station.office_id == sa.bindparam("office_id"), Station.active)
 

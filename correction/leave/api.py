@@ -4,7 +4,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import current_app
 
-from ..api import ApiBlueprint
+from ..api import Answer, ApiBlueprint
 from ..people.access import current_principal, office_scope
 from ..database import db
 from ..people.models import Supervisee
@@ -19,10 +19,13 @@ TARGET = ("leave_request", "leave_id")
 
 
 @bp.operation("POST", "/me/leave-requests", summary="Ask for leave to travel (请假外出)", body=LeaveIn,
-              response=LeaveOut, status=201, auth="supervisee")
+              response=LeaveOut, status=201, also=(200,), auth="supervisee")
 def request_leave(body: LeaveIn):
+    """201 with the new request; 200 with the first one when the same request is sent again."""
     person = db.session.get(Supervisee, current_principal().id)
-    return service.request_leave(db.session, current_app.config["SETTINGS"], person, body.model_dump(), now())
+    leave, created = service.request_leave(db.session, current_app.config["SETTINGS"], person, body.model_dump(),
+                                           now())
+    return Answer(leave, 201 if created else 200)
 
 
 @bp.operation("GET", "/me/leave-requests", summary="Your leave requests, newest first", query=PageQuery,

@@ -17,8 +17,12 @@ from ..people.models import Supervisee
 from .models import LeaveRequest
 
 
-def request_leave(session, settings, person: Supervisee, data: dict[str, Any], now: datetime) -> LeaveRequest:
-    """File a leave request; over LEAVE_BUREAU_MAX_DAYS days is refused outright."""
+def request_leave(session, settings, person: Supervisee, data: dict[str, Any],
+                  now: datetime) -> tuple[LeaveRequest, bool]:
+    """File a leave request, or find the same one filed before; over LEAVE_BUREAU_MAX_DAYS days is refused.
+
+    Returns the request and whether it was filed now.
+    """
     start, end = data["start_at"], data["end_at"]
     if end <= start:
         raise _field("end_at", "before_start", "end_at must be after start_at")
@@ -32,6 +36,14 @@ def request_leave(session, settings, person: Supervisee, data: dict[str, Any], n
         validate(data["destination_geometry"])
     except GeometryError as error:
         raise _field("destination_geometry", "invalid_geometry", str(error)) from None
+    # A retried request (the phone lost the answer) finds the first: same person, dates and place.
+    session.execute(sa.select(Supervisee.id).where(Supervisee.id == person.id).with_for_update())
+    first = session.execute(sa.select(LeaveRequest).where(
+        LeaveRequest.supervisee_id == person.id, LeaveRequest.start_at == start, LeaveRequest.end_at == end,
+        LeaveRequest.destination_name == data["destination_name"], LeaveRequest.reason == data["reason"],
+        LeaveRequest.status.in_(("pending", "approved")))).scalars().first()
+    if first is not None and first.destination_geometry == data["destination_geometry"]:
+        return first, False
     leave = LeaveRequest(supervisee_id=person.id, office_id=person.office_id,
                          destination_name=data["destination_name"],
                          destination_geometry=data["destination_geometry"], reason=data["reason"],
@@ -40,7 +52,7 @@ def request_leave(session, settings, person: Supervisee, data: dict[str, Any], n
                          status="pending", created_at=now)
     session.add(leave)
     session.flush()
-    return leave
+    return leave, True
 
 
 def leave_in_scope(session, principal: Principal, leave_id: int) -> LeaveRequest:

@@ -242,6 +242,12 @@ def shape_response(op: Operation, result: Any) -> Response:
     return response
 
 
+def audit_filters(query: BaseModel) -> None:
+    """Record a list's filters in this request's audit entry: who searched for what."""
+    g.audit.details = {name: value for name, value in query.model_dump(mode="json", exclude={"limit", "cursor"}).items()
+                       if value is not None}
+
+
 def png_response(data: bytes, expires_at=None) -> Response:
     """Answer a PNG image, with an ``Expires`` header when the picture goes stale."""
     response = current_app.response_class(data, mimetype="image/png")

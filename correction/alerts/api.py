@@ -4,7 +4,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import current_app, g
 
-from ..api import ApiBlueprint
+from ..api import ApiBlueprint, audit_filters
 from ..people.access import current_principal
 from ..database import db
 from ..time import now
@@ -24,9 +24,10 @@ def _shaped(alert: Alert) -> AlertOut:
 
 
 @bp.operation("GET", "/alerts", summary="The alert queue: open first, oldest first", query=AlertQuery,
-              response=AlertPage, auth="officer")
+              response=AlertPage, auth="officer", audit="alert.list")
 def list_alerts(query: AlertQuery):
     filters = query.model_dump(exclude={"limit", "cursor"})
+    audit_filters(query)
     page = workflow.queue(db.session, current_principal(), filters, query.limit, query.cursor)
     return {"items": [_shaped(a) for a in page["items"]], "next_cursor": page["next_cursor"]}
 

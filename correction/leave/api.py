@@ -4,7 +4,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import current_app
 
-from ..api import Answer, ApiBlueprint
+from ..api import Answer, ApiBlueprint, audit_filters
 from ..people.access import current_principal, office_scope
 from ..database import db
 from ..people.models import Supervisee
@@ -36,8 +36,9 @@ def my_leave(query: PageQuery):
 
 
 @bp.operation("GET", "/leave-requests", summary="Leave requests in your scope, newest first",
-              query=LeaveQuery, response=Page[LeaveOut], auth="officer")
+              query=LeaveQuery, response=Page[LeaveOut], auth="officer", audit="leave.list")
 def list_leave(query: LeaveQuery):
+    audit_filters(query)
     stmt = sa.select(LeaveRequest).where(office_scope(current_principal(), LeaveRequest.office_id))
     if query.status:
         stmt = stmt.where(LeaveRequest.status == query.status)

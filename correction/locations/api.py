@@ -136,7 +136,7 @@ def _ingest_one(person: Supervisee, fix: dict, source: str) -> None:
 
 
 @bp.operation("GET", "/supervisees/<id:supervisee_id>/zones", summary="A supervisee's active zones",
-              response=ZoneList, auth="officer")
+              response=ZoneList, auth="officer", audit="zone.list", audit_target=("supervisee", "supervisee_id"))
 def list_zones(supervisee_id: int):
     person = get_supervisee(db.session, current_principal(), supervisee_id)
     return {"items": zones.active_for(db.session, person.id)}

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask import current_app, g, request
 
-from ..api import Answer, ApiBlueprint
+from ..api import Answer, ApiBlueprint, audit_filters
 from ..people import status_token
 from ..people.access import current_principal, office_scope
 from ..database import db
@@ -122,8 +122,9 @@ def cancel_my_order(order_id: int, body: CancelIn):
 
 
 @bp.operation("GET", "/mall/orders", summary="Orders in your scope, newest first", query=OrderQuery,
-              response=Page[OrderOut], auth="officer")
+              response=Page[OrderOut], auth="officer", audit="mall.order_list")
 def list_orders(query: OrderQuery):
+    audit_filters(query)
     stmt = sa.select(Order).where(office_scope(current_principal(), Order.office_id))
     if query.status:
         stmt = stmt.where(Order.status == query.status)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import current_app, g
 
-from ..api import ApiBlueprint
+from ..api import ApiBlueprint, audit_filters
 from .access import current_principal
 from ..database import db
 from ..schemas import Page, paginate
@@ -22,7 +22,7 @@ TARGET = ("supervisee", "supervisee_id")
               audit="supervisee.list")
 def list_supervisees(query: SuperviseeQuery):
     filters = query.model_dump(exclude={"limit", "cursor"})
-    g.audit.details = {k: v for k, v in filters.items() if v is not None}
+    audit_filters(query)
     stmt = service.search_supervisees(current_principal(), filters)
     return paginate(db.session, stmt, Supervisee.id, query)
 

@@ -92,6 +92,9 @@ class Settings(BaseSettings):
     QR_STEP_SECONDS: int = 30  # Station QR codes rotate this often.
     QR_PREVIOUS_STEPS: int = 1  # Earlier steps still accepted (covers scan-to-post latency).
     ACCURACY_CAP_M: float = 50.0  # At most this much GPS accuracy is added to a station radius.
+    QR_SHARED_SCREEN_SLACK_M: float = 30.0  # Two phones reading one screen stand this close, beyond their accuracies.
+    PRESENCE_LOOKBACK_MINUTES: int = 30  # Fixes this long before a station check-in must agree it was there.
+    PRESENCE_MAX_SPEED_KMH: float = 120.0  # Fastest plausible way to the station (beyond that: flagged).
     ACCURACY_MAX_M: float = 2000.0  # A fix claiming worse accuracy is refused as useless.
     FIX_FUTURE_SKEW_SECONDS: int = 120  # A fix may be this far ahead of the server clock.
     CHECKIN_FIX_MAX_AGE_SECONDS: int = 600  # A check-in's fix may be at most this old.
@@ -152,6 +155,7 @@ class Settings(BaseSettings):
         "impossible_movement": "medium",
         "leave_overdue": "high",
         "device_changed": "medium",
+        "doubtful_checkin": "high",
     })  # Default severity of each alert type.
 
     extra: dict[str, Any] = Field(default_factory=dict)  # Overrides for tests and tools.

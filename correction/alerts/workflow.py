@@ -14,7 +14,7 @@ from .models import Alert
 
 # Alert types that ask something of the supervisee, who may answer with an explanation.
 ASKS_SUPERVISEE = ("missed_checkin", "missed_spot_check", "signal_lost", "zone_exit", "exclusion_entry",
-                   "leave_overdue", "mock_location", "impossible_movement")
+                   "leave_overdue", "mock_location", "impossible_movement", "doubtful_checkin")
 SANCTIONS = ("commendation", "admonition", "warning", "revocation_requested")
 _RANK = sa.case({"open": 0, "acknowledged": 1}, value=Alert.status, else_=2)
 

@@ -27,6 +27,7 @@ class Checkin(db.Model):
                  sqlite_where=sa.text("outcome = 'accepted'"),
                  postgresql_where=sa.text("outcome = 'accepted'")),
         sa.Index("ix_checkins_supervisee_id_received_at", "supervisee_id", "received_at"),
+        sa.Index("ix_checkins_station_id_qr_step", "station_id", "qr_step"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     supervisee_id: Mapped[int] = mapped_column(sa.ForeignKey("supervisees.id"))
@@ -36,6 +37,7 @@ class Checkin(db.Model):
     window_key: Mapped[str | None] = mapped_column(sa.String(40))
     window_closes_at: Mapped[datetime | None]
     station_id: Mapped[int | None] = mapped_column(sa.ForeignKey("stations.id"))
+    qr_step: Mapped[int | None] = mapped_column(sa.BigInteger)  # the time step of the station code scanned
     spot_check_id: Mapped[int | None] = mapped_column(sa.ForeignKey("spot_checks.id"))
     outcome: Mapped[str] = mapped_column(sa.Enum(*OUTCOMES, name="checkin_outcome", native_enum=False,
                                                  create_constraint=True, length=10))

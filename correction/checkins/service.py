@@ -26,6 +26,7 @@ from ..people.models import Station, Supervisee
 from ..people.service import get_supervisee
 from ..time import iso_z
 from . import qr
+from .doubts import station_checkin_doubts
 from .models import Checkin, SpotCheck
 from .windows import Window, window_open_at
 
@@ -107,8 +108,8 @@ def check_in(session, settings, principal: Principal, *, kind: str, fix: Fix, qr
         if fix.recorded_at < window.opens_at:
             raise refuse("fix_too_old", "The fix was taken before this check-in opened; take a fresh one.")
         if qr_text:
-            station, distance = _verify_station(session, settings, person, fix, qr_text, now, refuse)
-            attempt.update(station_id=station.id, distance_m=round(distance, 1))
+            station, step, distance = _verify_station(session, settings, person, fix, qr_text, now, refuse)
+            attempt.update(station_id=station.id, qr_step=step, distance_m=round(distance, 1))
     except CheckinRefused:
         # Checked only now, off the usual path: in a window already satisfied, a repeat that
         # would be refused (an old fix, a code that has since rotated) returns the first result.
@@ -127,6 +128,11 @@ def check_in(session, settings, principal: Principal, *, kind: str, fix: Fix, qr
         close_on_return(session, person.id, now)  # 销假: back home, reported
     publish(session, settings, CheckinAccepted(supervisee_id=person.id, office_id=person.office_id, kind=kind,
                                                checkin_id=accepted.id, at=now))
+    if qr_text:
+        for doubt in station_checkin_doubts(session, settings, accepted, station):
+            publish(session, settings, Breach(supervisee_id=doubt.supervisee_id, office_id=doubt.office_id,
+                                              type="doubtful_checkin", subject_key=doubt.subject_key, at=now,
+                                              evidence=doubt.evidence))
     return CheckinResult(accepted, created=True)
 
 
@@ -245,7 +251,7 @@ def _verify_station(session, settings, person, fix: Fix, qr_text: str, now: date
         raise refuse("too_far_from_station", "You are not at the station; check in there.",
                      details={"distance_m": round(distance, 1), "allowed_m": round(allowed, 1)},
                      station_id=station.id, distance_m=round(distance, 1))
-    return station, distance
+    return station, code.step, distance
 
 
 def _mock_alert(settings, person: Supervisee, fix: Fix, now: datetime):

@@ -208,6 +208,9 @@ class Settings(BaseSettings):
             "RATELIMIT_STORAGE_URI": self.RATELIMIT_STORAGE_URI,
             "RATELIMIT_HEADERS_ENABLED": True,
             "JSON_SORT_KEYS": False,
+            # SQL parameters (ids, coordinates, phone numbers) stay out of error messages and logs
+            # everywhere but on a developer's machine.
+            "SQLALCHEMY_ENGINE_OPTIONS": {"hide_parameters": self.ENV != "development"},
         }
 
 

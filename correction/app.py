@@ -16,6 +16,7 @@ from .config import Settings
 from .database import configure_engine
 from .errors import register_error_handlers
 from .extensions import db, limiter, migrate
+from .headers import add_security_headers
 from .monitoring.handlers import subscriptions
 from .security import RedactingFilter, password_hasher
 from .time import Clock, utcnow
@@ -99,7 +100,7 @@ def _register_request_hooks(app: Flask) -> None:
     def _echo_request_id(response):
         response.headers["X-Request-ID"] = g.get("request_id", "")
         response.headers.setdefault("Cache-Control", "no-store")
-        return response
+        return add_security_headers(response, request, app.config["SETTINGS"].HSTS_MAX_AGE_SECONDS)
 
 
 def _register_cli(app: Flask) -> None:

@@ -73,6 +73,7 @@ class Settings(BaseSettings):
     LOGIN_LOCKOUT_MINUTES: int = 10  # How long a locked account stays locked.
     LOGIN_RATE_LIMIT: str = "30 per minute"  # Per-client limit on login attempts.
     RATELIMIT_STORAGE_URI: str = "memory://"  # Use redis://127.0.0.1:6379 with several workers.
+    HSTS_MAX_AGE_SECONDS: int = 365 * 24 * 3600  # Strict-Transport-Security max-age over https (0: none).
     TRUSTED_PROXIES: int = 0  # Reverse proxies in front (nginx: 1); their X-Forwarded-* name the client.
     TOTP_ISSUER: str = "correction"  # Issuer shown in authenticator apps.
     TOTP_VALID_WINDOW: int = 1  # Time steps of clock drift accepted either side.

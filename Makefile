@@ -50,7 +50,7 @@ run: seed
 	@echo "Demo logins: instance/demo-logins.json"
 	$(BIN)/flask jobs run & scheduler=$$!; \
 	trap 'kill $$scheduler 2>/dev/null' EXIT INT TERM; \
-	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --access-logfile - wsgi:app
+	$(BIN)/gunicorn -c gunicorn.conf.py --bind $(HOST):$(PORT) --workers 2 --access-logfile - wsgi:app
 
 ## demo: a simulated week in the demo district, through the HTTP API, scored (see README)
 demo: install

@@ -28,6 +28,7 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Flask:
     """Build the application for ``settings`` (the environment's when not given)."""
     settings = settings or Settings.from_env()
+    settings.check_secret_key()
     app = Flask(__name__, instance_relative_config=True)
     app.config.update(settings.flask_config())
     app.config["SETTINGS"] = settings

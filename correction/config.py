@@ -105,6 +105,7 @@ class Settings(BaseSettings):
 
     # --- Locations, zones, leave ---------------------------------------------------------
     LOCATION_BATCH_MAX: int = 500  # Most fixes in one upload.
+    INGEST_KEY_TTL_DAYS: int = 90  # An OsmAnd/OwnTracks ingest key stops working this long after issue.
     LOCATION_RETENTION_DAYS: int = 180  # Fixes older than this are purged (PIPL: keep no longer).
     ZONE_CONFIRM_FIXES: int = 2  # Consecutive fixes that confirm an exit or an entry...
     ZONE_CONFIRM_SECONDS: int = 300  # ...or this long since the first fix that showed it.

@@ -11,6 +11,7 @@ import pytest
 
 from correction.app import create_app
 from correction.config import DEFAULT_SECRET_KEY, Settings, SettingsError
+from correction.database import db
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,7 +38,11 @@ def test_a_key_shorter_than_32_bytes_is_refused(database_url, env):
 
 def test_a_32_byte_key_starts_the_app(database_url):
     app = create_app(_settings(database_url, SECRET_KEY="k" * 32))
-    assert app.test_client().get("/api/v1/health").status_code == 200
+    try:
+        assert app.test_client().get("/api/v1/health").status_code == 200
+    finally:
+        with app.app_context():
+            db.engine.dispose()
 
 
 def test_the_test_suite_alone_may_use_a_weak_key(app):

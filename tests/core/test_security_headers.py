@@ -8,6 +8,7 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 
 from correction.app import create_app
+from correction.database import db
 from correction.headers import API_CSP
 from tests.conftest import make_settings
 from tests.helpers import error_of
@@ -128,16 +129,24 @@ def test_hsts_is_sent_over_https_only(client):
     assert "Strict-Transport-Security" not in forged.headers
 
 
+def _answer(settings, **request):
+    """GET /health from an app of its own, which lets go of its connections afterwards."""
+    app = create_app(settings)
+    try:
+        return app.test_client().get(f"{API}/health", **request)
+    finally:
+        with app.app_context():
+            db.engine.dispose()
+
+
 @pytest.mark.parametrize("proto, expected", [("https", True), ("http", False)])
 def test_hsts_behind_a_trusted_proxy_follows_the_forwarded_scheme(database_url, proto, expected):
-    app = create_app(make_settings(database_url, TRUSTED_PROXIES=1))
-    response = app.test_client().get(f"{API}/health", headers={"X-Forwarded-Proto": proto,
-                                                               "X-Forwarded-For": "203.0.113.9"})
+    response = _answer(make_settings(database_url, TRUSTED_PROXIES=1), headers={"X-Forwarded-Proto": proto,
+                                                                                "X-Forwarded-For": "203.0.113.9"})
     assert ("Strict-Transport-Security" in response.headers) is expected
     assert_security_headers(response)
 
 
 def test_hsts_can_be_turned_off(database_url):
-    app = create_app(make_settings(database_url, HSTS_MAX_AGE_SECONDS=0))
-    response = app.test_client().get(f"{API}/health", base_url="https://localhost")
+    response = _answer(make_settings(database_url, HSTS_MAX_AGE_SECONDS=0), base_url="https://localhost")
     assert "Strict-Transport-Security" not in response.headers

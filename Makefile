@@ -34,23 +34,34 @@ fonts:
 	  echo "could not install fonts-wqy-microhei; PDFs will use a non-embedded CJK font"; \
 	fi
 
+# A random SECRET_KEY made once for this checkout (mode 0600) and reused by every command below:
+# the seeded national-ID hashes depend on it. An exported SECRET_KEY or CORRECTION_SECRET_KEY wins.
+SECRET_KEY_FILE := instance/secret_key
+WITH_KEY := SECRET_KEY="$${SECRET_KEY:-$$(cat $(SECRET_KEY_FILE))}"
+
+$(SECRET_KEY_FILE):
+	@mkdir -p $(dir $@)
+	@umask 077 && $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(48))' > $@.tmp && mv $@.tmp $@
+	@echo "generated $@ (the app's SECRET_KEY; keep it: the seeded data depend on it)"
+
 install: $(VENV)/.installed fonts
 install-dev: $(VENV)/.installed-dev fonts
 
-migrate: install
-	$(BIN)/flask db upgrade
+migrate: install $(SECRET_KEY_FILE)
+	$(WITH_KEY) $(BIN)/flask db upgrade
 
 seed: migrate
-	$(BIN)/flask seed demo --json instance/demo-logins.json
+	$(WITH_KEY) $(BIN)/flask seed demo --json instance/demo-logins.json
 
 ## run: install, migrate the embedded database, seed the demo if empty, serve on $(HOST):$(PORT)
 ## together with the scheduler (one process; stopping make stops both)
 run: seed
 	@echo "API:  http://$(HOST):$(PORT)/api/v1/health   docs: http://$(HOST):$(PORT)/api/v1/docs"
 	@echo "Demo logins: instance/demo-logins.json"
+	export $(WITH_KEY); \
 	$(BIN)/flask jobs run & scheduler=$$!; \
 	trap 'kill $$scheduler 2>/dev/null' EXIT INT TERM; \
-	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --access-logfile - wsgi:app
+	$(BIN)/gunicorn -c gunicorn.conf.py --bind $(HOST):$(PORT) --workers 2 --access-logfile - wsgi:app
 
 ## demo: a simulated week in the demo district, through the HTTP API, scored (see README)
 demo: install

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -14,6 +15,8 @@ from urllib.parse import urlsplit, urlunsplit
 import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parent.parent
+# One key for the run, shared by the in-process app that builds the data and the served one.
+SECRET_KEY = os.environ.get("SECRET_KEY") or secrets.token_urlsafe(48)
 BASE_PG = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
@@ -43,7 +46,7 @@ def gunicorn(env: dict[str, str], workers: int = 2, app: str = "wsgi:app"):
     proc = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "--workers", str(workers), "--bind",
          f"127.0.0.1:{port}", "--log-level", "warning", app],
-        cwd=ROOT, env={**os.environ, **env})
+        cwd=ROOT, env={**os.environ, "SECRET_KEY": SECRET_KEY, **env})
     try:
         deadline = time.time() + 30
         while time.time() < deadline:
@@ -102,7 +105,7 @@ def migrated_app(url: str):
     from correction.app import create_app
     from correction.config import Settings
 
-    app = create_app(Settings.from_env(environ={}, DATABASE_URL=url, LOG_LEVEL="WARNING"))
+    app = create_app(Settings.from_env(environ={}, DATABASE_URL=url, LOG_LEVEL="WARNING", SECRET_KEY=SECRET_KEY))
     with app.app_context():
         upgrade()
     return app

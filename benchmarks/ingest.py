@@ -58,7 +58,7 @@ def build(url: str, people: int):
             key, key_hash = new_token()
             device_id = db.session.execute(sa.insert(Device).returning(Device.id), [dict(
                 supervisee_id=person_id, device_id=f"d{person_id}", active=True, bound_at=now,
-                ingest_key_hash=key_hash)]).scalar_one()
+                ingest_key_hash=key_hash, ingest_key_issued_at=now)]).scalar_one()
             db.session.add(AuthToken(token_hash=token_hash, supervisee_id=person_id, device_id=device_id,
                                      created_at=now, expires_at=now + timedelta(days=1), last_used_at=now))
             tokens.append((person_id, token))

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks._harness import scratch_database  # noqa: E402
+from benchmarks._harness import SECRET_KEY, scratch_database  # noqa: E402
 
 WEEK = "2026-W47"
 START = datetime(2026, 11, 15, 16, 0, tzinfo=timezone.utc)  # Monday 2026-11-16 00:00 Shanghai
@@ -61,7 +61,7 @@ def build(n: int):
     from correction.database import db
 
     url = scratch_database("correction_bench_report")
-    app = create_app(Settings.from_env(environ={}, DATABASE_URL=url, LOG_LEVEL="WARNING"))
+    app = create_app(Settings.from_env(environ={}, DATABASE_URL=url, LOG_LEVEL="WARNING", SECRET_KEY=SECRET_KEY))
     with app.app_context():
         upgrade()
         created = START - timedelta(days=60)

@@ -16,6 +16,7 @@ from .config import Settings
 from .database import configure_engine
 from .errors import register_error_handlers
 from .extensions import db, limiter, migrate
+from .headers import add_security_headers
 from .monitoring.handlers import subscriptions
 from .security import RedactingFilter, password_hasher
 from .time import Clock, utcnow
@@ -27,6 +28,7 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Flask:
     """Build the application for ``settings`` (the environment's when not given)."""
     settings = settings or Settings.from_env()
+    settings.check_secret_key()
     app = Flask(__name__, instance_relative_config=True)
     app.config.update(settings.flask_config())
     app.config["SETTINGS"] = settings
@@ -99,7 +101,7 @@ def _register_request_hooks(app: Flask) -> None:
     def _echo_request_id(response):
         response.headers["X-Request-ID"] = g.get("request_id", "")
         response.headers.setdefault("Cache-Control", "no-store")
-        return response
+        return add_security_headers(response, request, app.config["SETTINGS"].HSTS_MAX_AGE_SECONDS)
 
 
 def _register_cli(app: Flask) -> None:

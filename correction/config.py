@@ -27,6 +27,9 @@ ENV_PREFIX = "CORRECTION_"
 PLAIN_ENV_NAMES = ("DATABASE_URL", "SECRET_KEY")  # Also read unprefixed, when CORRECTION_<NAME> is unset.
 _NOT_FROM_ENV = frozenset({"extra"})  # Settings only code can give.
 _NOT_ECHOED = frozenset({"SECRET_KEY", "DATABASE_URL"})  # Never repeated in an error message.
+DEFAULT_SECRET_KEY = "dev-only-change-me"  # Public (it is in this file): never served with.
+MIN_SECRET_KEY_BYTES = 32  # A shorter key can be guessed offline from a signed status code.
+TEST_ENV = "test"  # The ENV the test suite runs under; the only one that may use a weak key.
 
 
 class SettingsError(pydantic_settings.SettingsError, RuntimeError):
@@ -57,8 +60,8 @@ class Settings(BaseSettings):
         allow_inf_nan=False)
 
     # --- Deployment --------------------------------------------------------------------
-    ENV: str = "development"  # "production" refuses demo seeding and insecure defaults.
-    SECRET_KEY: str = "dev-only-change-me"  # Signs status codes; keys national-ID hashes.
+    ENV: str = "development"  # "production" refuses demo seeding; "test" (the suite) allows a weak SECRET_KEY.
+    SECRET_KEY: str = DEFAULT_SECRET_KEY  # Signs status codes; keys national-ID hashes. >= 32 bytes.
     DATABASE_URL: str = f"sqlite:///{INSTANCE_DIR / 'correction.db'}"  # Embedded by default.
     MAX_CONTENT_LENGTH: int = 1024 * 1024  # Largest request body accepted, in bytes.
     LOCAL_TIMEZONE: str = "Asia/Shanghai"  # Zone in which rules stated in local time apply.
@@ -73,6 +76,7 @@ class Settings(BaseSettings):
     LOGIN_LOCKOUT_MINUTES: int = 10  # How long a locked account stays locked.
     LOGIN_RATE_LIMIT: str = "30 per minute"  # Per-client limit on login attempts.
     RATELIMIT_STORAGE_URI: str = "memory://"  # Use redis://127.0.0.1:6379 with several workers.
+    HSTS_MAX_AGE_SECONDS: int = 365 * 24 * 3600  # Strict-Transport-Security max-age over https (0: none).
     TRUSTED_PROXIES: int = 0  # Reverse proxies in front (nginx: 1); their X-Forwarded-* name the client.
     TOTP_ISSUER: str = "correction"  # Issuer shown in authenticator apps.
     TOTP_VALID_WINDOW: int = 1  # Time steps of clock drift accepted either side.
@@ -104,6 +108,7 @@ class Settings(BaseSettings):
 
     # --- Locations, zones, leave ---------------------------------------------------------
     LOCATION_BATCH_MAX: int = 500  # Most fixes in one upload.
+    INGEST_KEY_TTL_DAYS: int = 90  # An OsmAnd/OwnTracks ingest key stops working this long after issue.
     LOCATION_RETENTION_DAYS: int = 180  # Fixes older than this are purged (PIPL: keep no longer).
     ZONE_CONFIRM_FIXES: int = 2  # Consecutive fixes that confirm an exit or an entry...
     ZONE_CONFIRM_SECONDS: int = 300  # ...or this long since the first fix that showed it.
@@ -196,12 +201,31 @@ class Settings(BaseSettings):
 
     def validate(self) -> None:
         """Refuse settings that would be unsafe to run with."""
-        if self.ENV == "production" and self.SECRET_KEY == "dev-only-change-me":
+        if self.ENV == "production" and self.SECRET_KEY == DEFAULT_SECRET_KEY:
             raise SettingsError("CORRECTION_SECRET_KEY (or SECRET_KEY) must be set in production")
         if self.PAGE_SIZE_MAX < 1 or self.PAGE_SIZE_DEFAULT > self.PAGE_SIZE_MAX:
             raise SettingsError("CORRECTION_PAGE_SIZE_DEFAULT must be between 1 and CORRECTION_PAGE_SIZE_MAX")
         if self.TRUSTED_PROXIES < 0:
             raise SettingsError("CORRECTION_TRUSTED_PROXIES counts proxies: 0 or more")
+
+    def check_secret_key(self) -> None:
+        """Refuse to serve with the public default key or a short one, unless ``ENV`` is ``test``.
+
+        Whatever ``ENV`` says otherwise: a deployment that forgets to set ``ENV`` must not run
+        with a key anyone can read, which would let status codes be forged and ID hashes guessed.
+        """
+        if self.ENV == TEST_ENV:
+            return
+        if self.SECRET_KEY == DEFAULT_SECRET_KEY:
+            problem = "is the public default"
+        elif len(self.SECRET_KEY.encode("utf-8")) < MIN_SECRET_KEY_BYTES:
+            problem = f"is shorter than {MIN_SECRET_KEY_BYTES} bytes"
+        else:
+            return
+        raise SettingsError(
+            f"SECRET_KEY (or CORRECTION_SECRET_KEY) {problem}: set it to a random value of at least "
+            f"{MIN_SECRET_KEY_BYTES} bytes, e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(48))' "
+            "(make run keeps one in instance/secret_key)")
 
     def flask_config(self) -> dict[str, Any]:
         """Return the keys Flask and its extensions read, derived from these settings."""
@@ -212,6 +236,9 @@ class Settings(BaseSettings):
             "RATELIMIT_STORAGE_URI": self.RATELIMIT_STORAGE_URI,
             "RATELIMIT_HEADERS_ENABLED": True,
             "JSON_SORT_KEYS": False,
+            # SQL parameters (ids, coordinates, phone numbers) stay out of error messages and logs
+            # everywhere but on a developer's machine.
+            "SQLALCHEMY_ENGINE_OPTIONS": {"hide_parameters": self.ENV != "development"},
         }
 
 

@@ -78,17 +78,47 @@ def hash_national_id(secret_key: str, national_id: str) -> str:
     return hmac.new(key, national_id.encode(), hashlib.sha256).hexdigest()
 
 
+# Names whose values are secrets wherever they appear: a query or form parameter (OsmAnd's ``id``
+# is the ingest key), a JSON field, ``name=value`` in a message.
+SECRET_NAMES = ("id", "deviceid", "device_id", "key", "ingest_key", "token", "access_token",
+                "refresh_token", "password", "passwd", "pwd", "totp", "otp", "secret", "totp_secret")
+MASK = "***"
+_SECRET_PARAM = re.compile(r"(?i)([?&;](?:%s)=)[^&;\s\"'#]*" % "|".join(SECRET_NAMES))
+_SECRET_FIELD = re.compile(
+    r"""(?i)(["']?\b(?:%s|authorization)["']?\s*[:=]\s*["']?)(?!(?:Bearer|Basic)\b)[^"'\s,;&}\]]+"""
+    % "|".join(n for n in SECRET_NAMES if n != "id"))  # "id=5" in prose is a row id, not a secret
+_CREDENTIALS = re.compile(r"(?i)\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=\-]+")
+
+
 def redact(text: str) -> str:
-    """Mask anything that looks like a national ID number in ``text``."""
+    """Mask secrets (keys, tokens, passwords, TOTP codes, credentials) and ID numbers in ``text``."""
+    if not text:
+        return text
+    text = _SECRET_PARAM.sub(lambda m: m.group(1) + MASK, text)
+    text = _CREDENTIALS.sub(lambda m: m.group(1) + " " + MASK, text)
+    text = _SECRET_FIELD.sub(lambda m: m.group(1) + MASK, text)
     return _ID_IN_TEXT.sub(lambda m: "*" * 14 + m.group(0)[-4:], text)
 
 
+def redact_query(query: str) -> str:
+    """Mask the secret parameters of a bare query string (no leading ``?``)."""
+    return redact("?" + query)[1:] if query else query
+
+
 class RedactingFilter(logging.Filter):
-    """A logging filter that masks national ID numbers in every record."""
+    """A logging filter that masks secrets and national ID numbers in every record.
+
+    The message and a logged exception's text are both cleaned: a database error or a
+    traceback can quote a request's values.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         cleaned = redact(message)
         if cleaned != message:
             record.msg, record.args = cleaned, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
         return True

@@ -61,7 +61,7 @@ class FrozenClock:
 
 def make_settings(database_url: str, **overrides) -> Settings:
     """Settings for tests: cheap hashing, a fixed secret, no login rate limit to speak of."""
-    values = dict(DATABASE_URL=database_url, SECRET_KEY="test-secret-key", ARGON2_TIME_COST=1,
+    values = dict(DATABASE_URL=database_url, SECRET_KEY="test-secret-key", ENV="test", ARGON2_TIME_COST=1,
                   ARGON2_MEMORY_COST_KIB=1024, ARGON2_PARALLELISM=1,
                   LOGIN_RATE_LIMIT="10000 per minute", LOG_LEVEL="WARNING")
     values.update(overrides)

@@ -43,7 +43,7 @@ def test_the_contract_refuses_a_feature_importing_upwards_or_sideways(tmp_path):
 
 def _modules_loaded_by(code: str, tmp_path: Path) -> list[str]:
     env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
-           "CORRECTION_LOG_LEVEL": "WARNING"}
+           "CORRECTION_LOG_LEVEL": "WARNING", "CORRECTION_ENV": "test"}
     script = code + "\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
                             timeout=120)

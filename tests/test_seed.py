@@ -110,7 +110,7 @@ def test_the_json_and_the_output_hold_no_national_id(app, runner, tmp_path):
 class TestProduction:
     @pytest.fixture
     def settings_overrides(self):
-        return {"ENV": "production"}
+        return {"ENV": "production", "SECRET_KEY": "production-secret-key-of-32-bytes!"}
 
     def test_demo_seeding_is_refused_in_production(self, app, runner, tmp_path):
         result = runner.invoke(args=["seed", "demo", "--json", str(tmp_path / "l.json")])

@@ -42,10 +42,10 @@ def supervisee_login(body: SuperviseeLogin):
     return {"token": result.token, "expires_at": result.expires_at, "supervisee": result.holder}
 
 
-@bp.operation("POST", "/auth/logout", summary="Revoke the token of this request", status=204,
+@bp.operation("POST", "/auth/logout", summary="Revoke the token of this request (and, on a phone, its ingest key)", status=204,
               auth="any", audit="auth.logout")
 def logout():
-    service.revoke_token(db.session, current_principal().token_id, now())
+    service.logout(db.session, current_principal(), now())
 
 
 @bp.operation("GET", "/me", summary="Who the token belongs to", response=MeOut, auth="any")

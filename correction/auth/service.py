@@ -15,7 +15,7 @@ from ..events import Breach, publish
 from ..people.models import Device, Office, Officer, Supervisee
 from ..security import hash_token, new_token, verify_password
 from ..people.access import Principal
-from ..people.service import get_supervisee
+from ..people.service import end_ingest_keys, get_supervisee
 from .models import AuthToken
 
 
@@ -141,9 +141,21 @@ def revoke_token(session, token_id: int, now: datetime) -> None:
                     .values(revoked_at=now))
 
 
+def logout(session, principal: Principal, now: datetime) -> None:
+    """End this login; on a supervisee's phone, end that phone's ingest key too.
+
+    Traccar or OwnTracks on a phone report as its owner: once they log out there, nothing on
+    that phone may keep doing so until they log in and issue a key again.
+    """
+    revoke_token(session, principal.token_id, now)
+    if not principal.is_officer and principal.device_id is not None:
+        end_ingest_keys(session, Device.id == principal.device_id)
+
+
 def reset_device(session, principal: Principal, supervisee_id: int, now: datetime) -> Supervisee:
     """Unbind the supervisee's phone, so that the next login binds a new one."""
     person = get_supervisee(session, principal, supervisee_id)
+    end_ingest_keys(session, Device.supervisee_id == person.id)
     session.execute(sa.update(Device).where(Device.supervisee_id == person.id, Device.active)
                     .values(active=False, unbound_at=now))
     # The old phone's logins end with its binding: it can no longer act as the supervisee.

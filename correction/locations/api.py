@@ -14,8 +14,9 @@ from ..errors import DomainError, Unauthorized, ValidationFailed
 from ..people.models import Supervisee
 from ..people.service import get_supervisee
 from ..time import now
-from . import clients, service, track, zones
-from .schemas import BatchIn, BatchOut, IngestKeyOut, TrackQuery, ZoneIn, ZoneList, ZoneOut
+from . import clients, ingest_keys, service, track, zones
+from .schemas import (BatchIn, BatchOut, IngestKeyOut, IngestKeyStatus, TrackQuery, ZoneIn, ZoneList,
+                      ZoneOut)
 
 log = logging.getLogger(__name__)
 bp = ApiBlueprint("locations", __name__)
@@ -38,9 +39,34 @@ def upload_locations(body: BatchIn):
 @bp.operation("POST", "/me/ingest-key", summary="Issue a new ingest key for OsmAnd/Traccar or OwnTracks",
               response=IngestKeyOut, status=201, auth="supervisee", audit="ingest_key.issue")
 def issue_ingest_key():
-    key = zones.issue_ingest_key(db.session, current_principal())
+    key = ingest_keys.issue(db.session, current_principal(), now())
     root = request.host_url.rstrip("/") + "/api/v1/ingest"
-    return {"ingest_key": key, "osmand_url": f"{root}/osmand", "owntracks_url": f"{root}/owntracks"}
+    life = ingest_keys.status(db.session, _settings(), current_principal().id, now())
+    return {"ingest_key": key, "osmand_url": f"{root}/osmand", "owntracks_url": f"{root}/owntracks",
+            "issued_at": life["issued_at"], "expires_at": life["expires_at"]}
+
+
+@bp.operation("GET", "/me/ingest-key", summary="Your phone's ingest key: issued, expires, last used (not the key)",
+              response=IngestKeyStatus, auth="supervisee")
+def my_ingest_key():
+    return ingest_keys.status(db.session, _settings(), current_principal().id, now())
+
+
+@bp.operation("GET", "/supervisees/<id:supervisee_id>/ingest-key",
+              summary="A supervisee's phone's ingest key: issued, expires, last used (not the key)",
+              response=IngestKeyStatus, auth="officer", audit="ingest_key.read",
+              audit_target=("supervisee", "supervisee_id"))
+def supervisee_ingest_key(supervisee_id: int):
+    person = get_supervisee(db.session, current_principal(), supervisee_id)
+    return ingest_keys.status(db.session, _settings(), person.id, now())
+
+
+@bp.operation("DELETE", "/supervisees/<id:supervisee_id>/ingest-key",
+              summary="Revoke a supervisee's ingest key (Traccar/OwnTracks stop being accepted)", status=204,
+              auth="officer", audit="ingest_key.revoke", audit_target=("supervisee", "supervisee_id"))
+def revoke_ingest_key(supervisee_id: int):
+    person = get_supervisee(db.session, current_principal(), supervisee_id)
+    g.audit.details = {"had_key": ingest_keys.revoke(db.session, person)}
 
 
 @bp.operation("GET", "/ingest/osmand", summary="OsmAnd protocol (Traccar Client): one fix in the query",
@@ -78,7 +104,7 @@ def _parsed(adapter, payload):
 def _ingest_osmand(key, fix, json_mode: bool):
     if not key:
         raise DomainError("The device id (ingest key) is missing.", code="device_id_missing")
-    person = zones.person_for_ingest_key(db.session, str(key))
+    person = ingest_keys.person_for_key(db.session, _settings(), str(key), now())
     if person is None:
         if json_mode:
             raise DomainError("Unknown device.", status=404, code="unknown_device")
@@ -119,7 +145,7 @@ def _owntracks_person() -> Supervisee:
         user, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
     except ValueError:
         raise Unauthorized("Malformed Basic credentials.", headers=challenge) from None
-    person = zones.person_for_ingest_key(db.session, password or user)
+    person = ingest_keys.person_for_key(db.session, _settings(), password or user, now())
     if person is None:
         raise Unauthorized("Unknown ingest key.", headers=challenge)
     return person

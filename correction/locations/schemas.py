@@ -77,3 +77,14 @@ class IngestKeyOut(Output):
     ingest_key: str = Field(description="Shown once: the OsmAnd/Traccar device id, the OwnTracks password.")
     osmand_url: str
     owntracks_url: str
+    issued_at: UtcDateTime
+    expires_at: UtcDateTime
+
+
+class IngestKeyStatus(Output):
+    """The bound phone's ingest key, without the key: whether it works, and its life so far."""
+
+    active: bool = Field(description="Issued, not expired, not ended by logout, reset or revocation.")
+    issued_at: UtcDateTime | None
+    expires_at: UtcDateTime | None
+    last_used_at: UtcDateTime | None = Field(description="Last OsmAnd/OwnTracks report (kept after the key ends).")

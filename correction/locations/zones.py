@@ -1,4 +1,4 @@
-"""Managing zones and the ingest keys of real location apps."""
+"""Managing zones."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -7,8 +7,7 @@ import sqlalchemy as sa
 
 from ..people.access import Principal, get_in_scope
 from ..errors import NotFound, ValidationFailed
-from ..people.models import Device, Supervisee
-from ..security import hash_token, new_token
+from ..people.models import Supervisee
 from .geometry import GeometryError, validate
 from .models import Zone
 
@@ -53,24 +52,3 @@ def end_leave_zones(session, leave_request_ids: list[int], at: datetime) -> None
     """Stop the zones of these leave requests applying after ``at`` (the return, 销假)."""
     if leave_request_ids:
         session.execute(sa.update(Zone).where(Zone.leave_request_id.in_(leave_request_ids)).values(applies_until=at))
-
-
-def issue_ingest_key(session, principal: Principal) -> str:
-    """Give the bound phone a new ingest key (the old one stops working); return it once."""
-    # the login's phone is the bound one: unbinding a phone revokes its logins (Principal.device_id)
-    device = session.get(Device, principal.device_id) if principal.device_id is not None else None
-    if device is None or not device.active:
-        raise NotFound("No bound phone for this login.", code="device_not_bound")
-    key, key_hash = new_token()
-    device.ingest_key_hash = key_hash
-    return key
-
-
-def person_for_ingest_key(session, key: str) -> Supervisee | None:
-    """Return the active supervisee whose bound phone holds ``key``."""
-    if not key or len(key) > 200:
-        return None
-    return session.execute(
-        sa.select(Supervisee).join(Device, Device.supervisee_id == Supervisee.id)
-        .where(Device.ingest_key_hash == hash_token(key), Device.active, Supervisee.status == "active")
-    ).scalar_one_or_none()

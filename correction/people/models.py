@@ -127,6 +127,10 @@ class Device(db.Model):
     supervisee_id: Mapped[int] = mapped_column(sa.ForeignKey("supervisees.id"), index=True)
     device_id: Mapped[str] = mapped_column(sa.String(128))
     ingest_key_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True, index=True)
+    # The key's life: it expires INGEST_KEY_TTL_DAYS after issue, and ends with a logout on this
+    # phone, a device reset or an officer's revocation. Its last use stays after it ends.
+    ingest_key_issued_at: Mapped[datetime | None]
+    ingest_key_last_used_at: Mapped[datetime | None]
     active: Mapped[bool] = mapped_column(default=True)
     bound_at: Mapped[datetime]
     unbound_at: Mapped[datetime | None]

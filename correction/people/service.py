@@ -119,3 +119,9 @@ def _check_phone_free(session, phone: str) -> None:
 
 def _field_error(path: str, code: str, message: str) -> ValidationFailed:
     return ValidationFailed(message, details={"fields": [{"path": path, "code": code, "message": message}]})
+
+
+def end_ingest_keys(session, *where) -> int:
+    """End the ingest keys of the phones matching ``where``; their last use stays on record."""
+    return session.execute(sa.update(Device).where(Device.ingest_key_hash.is_not(None), *where)
+                           .values(ingest_key_hash=None, ingest_key_issued_at=None)).rowcount

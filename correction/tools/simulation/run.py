@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import heapq
 import logging
+import os
 import json
 import random
+import secrets
 import threading
 import time
 from dataclasses import dataclass
@@ -68,6 +70,9 @@ def simulate(config: SimConfig, progress: Callable[[int], None] | None = None) -
             Path(database_url[len("sqlite:///"):] + suffix).unlink(missing_ok=True)
     overrides = dict(DATABASE_URL=database_url, LOGIN_RATE_LIMIT="1000000 per minute", LOG_LEVEL="WARNING",
                      SCHEDULER_LOCK_FILE=str(out / "scheduler.lock"))
+    if not (os.environ.get("CORRECTION_SECRET_KEY") or os.environ.get("SECRET_KEY")):
+        # A fresh database each run, so a fresh key: nothing signed or hashed outlives the run.
+        overrides["SECRET_KEY"] = secrets.token_urlsafe(48)
     if config.fast_hashing:
         overrides.update(ARGON2_TIME_COST=1, ARGON2_MEMORY_COST_KIB=1024, ARGON2_PARALLELISM=1)
     settings = Settings.from_env(**overrides)

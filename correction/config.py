@@ -124,7 +124,8 @@ class Settings(BaseSettings):
 
     # --- Locations, zones, leave ---------------------------------------------------------
     LOCATION_BATCH_MAX: int = 500  # Most fixes in one upload.
-    LOCATION_RETENTION_DAYS: int = 180  # Fixes older than this are purged (PIPL: keep no longer).
+    LOCATION_RETENTION_DAYS: int = 180  # Location data older than this is purged or blurred (PIPL Art. 19, 47).
+    ENDED_SUPERVISION_LOCATION_DAYS: int = 30  # ...and all of a person's, this long after supervision ended.
     ZONE_CONFIRM_FIXES: int = 2  # Consecutive fixes that confirm an exit or an entry...
     ZONE_CONFIRM_SECONDS: int = 300  # ...or this long since the first fix that showed it.
     UNKNOWN_ACCURACY_M: float = 100.0  # Accuracy assumed when a client app sends none.

@@ -13,6 +13,7 @@ import redis
 
 from correction.app import create_app
 from correction.config import Settings, SettingsError
+from correction.database import db
 from correction.ratelimit import RUN_REDIS_URL, refuse_shared_workers_on_memory, store_for_run
 from correction.time import iso_z
 from tests.conftest import make_settings
@@ -173,6 +174,21 @@ class TestPerClientAddress:
         assert_rate_limited(client.get(f"{API}/reports/weekly?format=pdf", headers=world.officer), "client")
 
 
+@pytest.fixture
+def apps():
+    """Build more apps for a test (workers); their database connections are closed after it."""
+    built = []
+
+    def build(settings, clock):
+        built.append(create_app(settings, clock=clock))
+        return built[-1]
+
+    yield build
+    for app in built:
+        with app.app_context():
+            db.engine.dispose()
+
+
 # --- the store ------------------------------------------------------------------------------
 
 @pytest.fixture
@@ -187,11 +203,10 @@ def redis_prefix():
     assert not list(server.scan_iter(f"{prefix}*"))
 
 
-def test_workers_sharing_redis_share_one_count(database_url, clock, make, auth, redis_prefix):
+def test_workers_sharing_redis_share_one_count(database_url, clock, make, auth, redis_prefix, apps):
     def worker():
-        return create_app(make_settings(database_url, RATELIMIT_STORAGE_URI=RUN_REDIS_URL,
-                                        RATELIMIT_KEY_PREFIX=redis_prefix, UPLOAD_RATE_LIMIT="3 per minute"),
-                          clock=clock)
+        return apps(make_settings(database_url, RATELIMIT_STORAGE_URI=RUN_REDIS_URL,
+                                  RATELIMIT_KEY_PREFIX=redis_prefix, UPLOAD_RATE_LIMIT="3 per minute"), clock)
 
     first, second = worker(), worker()
     office = make.office()
@@ -204,8 +219,8 @@ def test_workers_sharing_redis_share_one_count(database_url, clock, make, auth, 
     assert list(redis.Redis.from_url(RUN_REDIS_URL).scan_iter(f"{redis_prefix}*"))
 
 
-def test_a_store_that_is_down_does_not_turn_reports_away(database_url, clock, make, auth, caplog):
-    app = create_app(make_settings(database_url, RATELIMIT_STORAGE_URI="redis://127.0.0.1:1"), clock=clock)
+def test_a_store_that_is_down_does_not_turn_reports_away(database_url, clock, make, auth, caplog, apps):
+    app = apps(make_settings(database_url, RATELIMIT_STORAGE_URI="redis://127.0.0.1:1"), clock)
     office = make.office()
     phone = auth.supervisee(make.supervisee(office))
     body = {"fixes": [{"recorded_at": iso_z(clock()), "lat": 29.08, "lon": 119.65, "accuracy_m": 10.0}]}

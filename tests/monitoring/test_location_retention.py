@@ -1,10 +1,9 @@
 """Location retention: every copy of a position, purged or blurred on one clock, and all of an ended supervision's."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
-import sqlalchemy as sa
 
 from correction.alerts.models import Alert
 from correction.checkins.models import Checkin
@@ -154,3 +153,22 @@ def test_the_nightly_job_runs_the_whole_purge(app, scene):
     assert rows(app, Checkin, Checkin.received_at < scene.cutoff, Checkin.lat.is_not(None)) == []
     assert rows(app, LeaveRequest, LeaveRequest.end_at < scene.cutoff,
                 LeaveRequest.destination_geometry.is_not(None)) == []
+
+
+def test_a_pending_request_whose_area_was_purged_cannot_be_approved(app, make, auth, client, clock):
+    office = make.office()
+    officer = make.officer(office)
+    person = make.supervisee(office, officer.officer).supervisee
+    old = clock() - timedelta(days=200)
+    with app.app_context():
+        leave = LeaveRequest(supervisee_id=person.id, office_id=office.id, destination_name="杭州",
+                             destination_geometry=CIRCLE, reason="探亲", start_at=old, end_at=old + timedelta(days=2),
+                             days=2, approver_role="officer", status="pending", created_at=old)
+        db.session.add(leave)
+        db.session.commit()
+        purge_location_data(db.session, app.config["SETTINGS"], clock())
+        db.session.commit()
+    answer = client.post(f"/api/v1/leave-requests/{leave.id}/approve", headers=auth.officer(officer), json={})
+    assert answer.status_code == 409, answer.get_json()
+    assert answer.get_json()["error"]["code"] == "leave_destination_purged"
+    assert rows(app, LeaveRequest, LeaveRequest.id == leave.id)[0].status == "pending"

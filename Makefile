@@ -54,14 +54,19 @@ seed: migrate
 	$(WITH_KEY) $(BIN)/flask seed demo --json instance/demo-logins.json
 
 ## run: install, migrate the embedded database, seed the demo if empty, serve on $(HOST):$(PORT)
-## together with the scheduler (one process; stopping make stops both)
+## together with the scheduler (one process; stopping make stops both). Rate limits: the configured
+## store, else Redis at 127.0.0.1:6379 if it answers (2 workers), else memory in 1 worker (4 threads)
 run: seed
 	@echo "API:  http://$(HOST):$(PORT)/api/v1/health   docs: http://$(HOST):$(PORT)/api/v1/docs"
 	@echo "Demo logins: instance/demo-logins.json"
 	export $(WITH_KEY); \
+	store=$$($(BIN)/python -m correction.ratelimit); \
+	case $$store in memory://*) workers=1;; *) workers=2;; esac; \
+	echo "Rate limits counted in $$store; $$workers gunicorn worker(s)"; \
+	export CORRECTION_RATELIMIT_STORAGE_URI=$$store; \
 	$(BIN)/flask jobs run & scheduler=$$!; \
 	trap 'kill $$scheduler 2>/dev/null' EXIT INT TERM; \
-	$(BIN)/gunicorn -c gunicorn.conf.py --bind $(HOST):$(PORT) --workers 2 --access-logfile - wsgi:app
+	$(BIN)/gunicorn -c gunicorn.conf.py --bind $(HOST):$(PORT) --workers $$workers --threads 4 --access-logfile - wsgi:app
 
 ## demo: a simulated week in the demo district, through the HTTP API, scored (see README)
 demo: install

@@ -1,11 +1,17 @@
-"""gunicorn's configuration: logs that never carry a secret.
+"""gunicorn's configuration: logs that never carry a secret, and rate limits counted once.
 
 ``make run`` and the deployment line in README.md pass ``-c gunicorn.conf.py``; gunicorn also
 reads this file by itself when started from the repository's root. The access log writes the
 request line, and OsmAnd clients send their ingest key as ``?id=``; OwnTracks sends it in Basic
 auth, whose user name the ``%(u)s`` atom would print. Every atom is masked as it is written, and
 gunicorn's error log gets the same filter as the application's logs.
+
+Rate limits are counted in ``CORRECTION_RATELIMIT_STORAGE_URI``. On ``memory://`` every worker
+process counts alone, so with N workers each limit would really be N times the configured one:
+such a server does not start (``correction.ratelimit.refuse_shared_workers_on_memory``).
 """
+import os
+
 from gunicorn.glogging import Logger, SafeAtoms
 
 from correction.security import MASK, RedactingFilter, redact, redact_query
@@ -44,3 +50,12 @@ class RedactingLogger(Logger):
 
 
 logger_class = RedactingLogger
+
+
+def on_starting(server):
+    from correction.config import Settings
+    from correction.ratelimit import refuse_shared_workers_on_memory
+
+    settings = Settings.from_env(os.environ)
+    if settings.RATELIMIT_ENABLED:
+        refuse_shared_workers_on_memory(server.cfg.workers, settings.RATELIMIT_STORAGE_URI)

@@ -23,6 +23,7 @@ from werkzeug.routing import ValidationError as NoMatch
 from .database import db
 from .errors import (HTTP_CODES, Conflict, DomainError, InvalidJson, UnsupportedMediaType,
                      ValidationFailed)
+from .ratelimit import RateLimit, check_callers, check_clients
 from .schemas import MAX_ID
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ class Operation:
     errors: tuple[int, ...] = ()
     also: tuple[int, ...] = ()  # other success statuses, answering the same schema
     headers: tuple[dict, ...] = ()  # request headers to document: OpenAPI parameter objects
+    rate_limits: tuple[RateLimit, ...] = ()  # counted by the unit of work: per client, then per caller
 
 
 @dataclass
@@ -108,14 +110,17 @@ class ApiBlueprint(Blueprint):
                   response=None, status: int = 200, auth: str | None = None,
                   audit: str | None = None, audit_target: tuple[str, str] | None = None,
                   media_type: str = "application/json", errors: tuple[int, ...] = (),
-                  also: tuple[int, ...] = (), headers: tuple[dict, ...] = ()):
-        """Register the decorated view as ``method rule`` with its schemas."""
+                  also: tuple[int, ...] = (), headers: tuple[dict, ...] = (),
+                  rate_limit: RateLimit | tuple[RateLimit, ...] = ()):
+        """Register the decorated view as ``method rule`` with its schemas (and its rate limits)."""
+        rate_limits = (rate_limit,) if isinstance(rate_limit, RateLimit) else tuple(rate_limit)
 
         def decorator(view: Callable) -> Callable:
             op = Operation(method=method.upper(), rule=rule, view=view, summary=summary,
                            tags=[self.name], body=body, query=query, response=response,
                            status=status, auth=auth, audit=audit, audit_target=audit_target,
-                           media_type=media_type, errors=errors, also=also, headers=headers)
+                           media_type=media_type, errors=errors, also=also, headers=headers,
+                           rate_limits=rate_limits)
             self.operations.append(op)
             self.add_url_rule(rule, endpoint=view.__name__, view_func=_handler(op),
                               methods=[op.method])
@@ -140,8 +145,10 @@ def run_unit_of_work(op: Operation, path: dict[str, Any]) -> Response:
         g.audit.target_type = op.audit_target[0]
         g.audit.target_id = path.get(op.audit_target[1])
     try:
+        check_clients(op.rate_limits)  # before authenticating: a flood must not cost a token lookup
         if op.auth:
             _hooks().authenticate(op.auth)
+        check_callers(op.rate_limits)
         kwargs = dict(path)
         if op.query is not None:
             kwargs["query"] = parse_query(op.query)

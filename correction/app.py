@@ -8,14 +8,14 @@ import uuid
 from flask import Flask, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import events
+from . import events, ratelimit
 from .api import HOOKS, IdConverter, RequestHooks
 from .audit.service import record_draft
 from .auth.guard import authenticate
 from .config import Settings
 from .database import configure_engine
 from .errors import register_error_handlers
-from .extensions import db, limiter, migrate
+from .extensions import db, migrate
 from .headers import add_security_headers
 from .monitoring.handlers import subscriptions
 from .security import RedactingFilter, password_hasher
@@ -47,7 +47,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         Path(settings.DATABASE_URL[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(_migrations_dir()))
-    limiter.init_app(app)
+    ratelimit.init_app(app, settings)
     with app.app_context():
         configure_engine(db.engine)
 

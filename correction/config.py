@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pydantic_settings
+from limits import parse
 from pydantic import Field, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
@@ -75,7 +76,6 @@ class Settings(BaseSettings):
     LOGIN_MAX_FAILURES: int = 5  # Consecutive failed logins that lock an account.
     LOGIN_LOCKOUT_MINUTES: int = 10  # How long a locked account stays locked.
     LOGIN_RATE_LIMIT: str = "30 per minute"  # Per-client limit on login attempts.
-    RATELIMIT_STORAGE_URI: str = "memory://"  # Use redis://127.0.0.1:6379 with several workers.
     HSTS_MAX_AGE_SECONDS: int = 365 * 24 * 3600  # Strict-Transport-Security max-age over https (0: none).
     TRUSTED_PROXIES: int = 0  # Reverse proxies in front (nginx: 1); their X-Forwarded-* name the client.
     TOTP_ISSUER: str = "correction"  # Issuer shown in authenticator apps.
@@ -83,6 +83,29 @@ class Settings(BaseSettings):
     ARGON2_TIME_COST: int = 3  # argon2id iterations.
     ARGON2_MEMORY_COST_KIB: int = 64 * 1024  # argon2id memory per hash.
     ARGON2_PARALLELISM: int = 2  # argon2id lanes.
+
+    # --- Rate limits ("N per second|minute|hour|day"; per caller = person or ingest key) ----------
+    RATELIMIT_ENABLED: bool = True  # Off only for the simulation, whose clock outruns the limits'.
+    RATELIMIT_STORAGE_URI: str = "memory://"  # One process only; several workers need redis://127.0.0.1:6379.
+    RATELIMIT_KEY_PREFIX: str = "correction"  # Prefix of the counters' keys in a shared store.
+    INGEST_RATE_LIMIT: str = "120 per minute"  # OsmAnd/OwnTracks reports per ingest key.
+    INGEST_CLIENT_RATE_LIMIT: str = "3000 per minute"  # ...per address (many phones share a carrier's).
+    UPLOAD_RATE_LIMIT: str = "60 per minute"  # Batch uploads (POST /me/locations) per supervisee.
+    UPLOAD_CLIENT_RATE_LIMIT: str = "3000 per minute"  # ...per address.
+    CHECKIN_RATE_LIMIT: str = "30 per minute"  # Check-in attempts per supervisee.
+    CHECKIN_CLIENT_RATE_LIMIT: str = "600 per minute"  # ...per address.
+    STATUS_CODE_RATE_LIMIT: str = "30 per minute"  # Status code PNGs (GET /me/code.png) per supervisee.
+    STATUS_CODE_CLIENT_RATE_LIMIT: str = "600 per minute"  # ...per address.
+    CODE_VERIFY_RATE_LIMIT: str = "60 per minute"  # Status codes an officer reads (POST /codes/verify).
+    CODE_VERIFY_CLIENT_RATE_LIMIT: str = "300 per minute"  # ...per address.
+    STATION_QR_RATE_LIMIT: str = "120 per minute"  # Station codes (JSON and PNG) per officer or display.
+    STATION_QR_CLIENT_RATE_LIMIT: str = "600 per minute"  # ...per address.
+    TRACK_RATE_LIMIT: str = "30 per minute"  # Track exports per officer.
+    TRACK_CLIENT_RATE_LIMIT: str = "120 per minute"  # ...per address.
+    REPORT_RATE_LIMIT: str = "60 per minute"  # Weekly reports, any format, per officer.
+    REPORT_CLIENT_RATE_LIMIT: str = "240 per minute"  # ...per address.
+    REPORT_FILE_RATE_LIMIT: str = "10 per minute"  # Rendered reports (PDF, XLSX) per officer.
+    REPORT_FILE_CLIENT_RATE_LIMIT: str = "30 per minute"  # ...per address.
 
     # --- Check-ins (reporting cadence by level; local time) ---------------------------------
     REMOTE_CADENCE: dict[str, str] = Field(default_factory=lambda: {
@@ -109,7 +132,8 @@ class Settings(BaseSettings):
     # --- Locations, zones, leave ---------------------------------------------------------
     LOCATION_BATCH_MAX: int = 500  # Most fixes in one upload.
     INGEST_KEY_TTL_DAYS: int = 90  # An OsmAnd/OwnTracks ingest key stops working this long after issue.
-    LOCATION_RETENTION_DAYS: int = 180  # Fixes older than this are purged (PIPL: keep no longer).
+    LOCATION_RETENTION_DAYS: int = 180  # Location data older than this is purged or blurred (PIPL Art. 19, 47).
+    ENDED_SUPERVISION_LOCATION_DAYS: int = 30  # ...and all of a person's, this long after supervision ended.
     ZONE_CONFIRM_FIXES: int = 2  # Consecutive fixes that confirm an exit or an entry...
     ZONE_CONFIRM_SECONDS: int = 300  # ...or this long since the first fix that showed it.
     UNKNOWN_ACCURACY_M: float = 100.0  # Accuracy assumed when a client app sends none.
@@ -207,6 +231,15 @@ class Settings(BaseSettings):
             raise SettingsError("CORRECTION_PAGE_SIZE_DEFAULT must be between 1 and CORRECTION_PAGE_SIZE_MAX")
         if self.TRUSTED_PROXIES < 0:
             raise SettingsError("CORRECTION_TRUSTED_PROXIES counts proxies: 0 or more")
+        if self.ENV == "production" and not self.RATELIMIT_ENABLED:
+            raise SettingsError("CORRECTION_RATELIMIT_ENABLED cannot be off in production")
+        for name in type(self).model_fields:
+            if name.endswith("RATE_LIMIT"):
+                try:
+                    parse(getattr(self, name))
+                except ValueError:
+                    raise SettingsError(f"{ENV_PREFIX}{name}: not a rate limit such as '30 per minute' "
+                                        f"(got {getattr(self, name)!r})") from None
 
     def check_secret_key(self) -> None:
         """Refuse to serve with the public default key or a short one, unless ``ENV`` is ``test``.
@@ -233,8 +266,6 @@ class Settings(BaseSettings):
             "SECRET_KEY": self.SECRET_KEY,
             "SQLALCHEMY_DATABASE_URI": self.DATABASE_URL,
             "MAX_CONTENT_LENGTH": self.MAX_CONTENT_LENGTH,
-            "RATELIMIT_STORAGE_URI": self.RATELIMIT_STORAGE_URI,
-            "RATELIMIT_HEADERS_ENABLED": True,
             "JSON_SORT_KEYS": False,
             # SQL parameters (ids, coordinates, phone numbers) stay out of error messages and logs
             # everywhere but on a developer's machine.

@@ -127,7 +127,7 @@ def _operation(op: Operation, refs) -> dict[str, Any]:
         statuses |= {401, 403}
     if "{" in _RULE_PARAM.sub(r"{\2}", op.rule) or op.auth:
         statuses |= {404}
-    if op.audit and op.auth is None:
+    if op.rate_limits:
         statuses |= {429}
     for status in sorted(statuses):
         responses[str(status)] = {"description": HTTP_CODES.get(status, "error"),

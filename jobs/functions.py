@@ -1,8 +1,7 @@
 """Thin job functions: each calls one service with (session, settings, now) and returns rows touched."""
 from __future__ import annotations
 
-from correction.locations.service import purge_expired_fixes
-from correction.monitoring import scoring, sweeps
+from correction.monitoring import retention, scoring, sweeps
 
 missed_checkins = sweeps.sweep_missed_checkins
 missed_spot_checks = sweeps.sweep_missed_spot_checks
@@ -10,7 +9,7 @@ signal_lost = sweeps.sweep_signal_lost
 leave_overdue = sweeps.sweep_leave_overdue
 escalate_alerts = sweeps.escalate_unacknowledged
 window_reminders = sweeps.send_window_reminders
-purge_location_fixes = purge_expired_fixes
+purge_location_fixes = retention.purge_location_data
 missed_checkin_penalties = scoring.apply_missed_checkin_penalties
 compliant_week_awards = scoring.award_compliant_week
 

@@ -43,5 +43,5 @@ def schedule(settings) -> list[JobSpec]:
         JobSpec("weekly_reports", functions.weekly_reports, CronTrigger(day_of_week="mon", hour=1, minute=0, timezone=zone),
                 "build and store last week's compliance reports"),
         JobSpec("purge_location_fixes", functions.purge_location_fixes, CronTrigger(hour=3, minute=30, timezone=zone),
-                "delete location fixes past the retention period"),
+                "purge or blur every copy of location data past retention, and of ended supervision"),
     ]

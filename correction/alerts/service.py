@@ -40,3 +40,25 @@ def raise_alert(session, settings, *, supervisee_id: int, office_id: int, type: 
                                Alert.subject_key == subject_key, Alert.status != "resolved")
     ).scalar_one()
     return existing, False
+
+
+COORDINATE_KEYS = ("lat", "lon", "accuracy_m")  # where a fix was, in an alert's evidence
+
+
+def strip_evidence_coordinates(session, *, before: datetime, people: sa.Select) -> int:
+    """Remove the coordinates from the evidence of alerts raised before ``before``, or of ``people``.
+
+    The alert, its type, times, outcome and the rest of its evidence stay: they are the record of
+    what the office did. Return the alerts changed.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        stripped = sa.text("evidence - CAST(:keys AS text[])").bindparams(keys=list(COORDINATE_KEYS))
+        has_any = sa.text("evidence ?| CAST(:keys AS text[])").bindparams(keys=list(COORDINATE_KEYS))
+    else:
+        paths = ", ".join(f"'$.{key}'" for key in COORDINATE_KEYS)
+        stripped = sa.text(f"json_remove(evidence, {paths})")
+        has_any = sa.or_(*(sa.text(f"json_type(evidence, '$.{key}') IS NOT NULL") for key in COORDINATE_KEYS))
+    return session.execute(
+        sa.update(Alert)
+        .where(sa.or_(Alert.raised_at < before, Alert.supervisee_id.in_(people)), has_any)
+        .values(evidence=stripped)).rowcount

@@ -5,8 +5,8 @@ from flask import current_app, g
 
 from ..api import ApiBlueprint
 from ..database import db
-from ..extensions import enforce_rate_limit
 from ..people.access import current_principal
+from ..ratelimit import RateLimit
 from ..people.models import Officer, Supervisee
 from ..people.schemas import SuperviseeOut
 from ..time import now
@@ -14,14 +14,14 @@ from . import service
 from .schemas import MeOut, OfficerLogin, OfficerLoginOut, SuperviseeLogin, SuperviseeLoginOut
 
 bp = ApiBlueprint("auth", __name__)
+LOGIN_LIMIT = RateLimit("login", per_client="LOGIN_RATE_LIMIT")  # per account: the lockout
 
 
 @bp.operation("POST", "/auth/officer/login", summary="Log an officer in (password and TOTP)",
               body=OfficerLogin, response=OfficerLoginOut, audit="auth.officer_login",
-              errors=(401, 423, 429))
+              errors=(401, 423), rate_limit=LOGIN_LIMIT)
 def officer_login(body: OfficerLogin):
     settings = current_app.config["SETTINGS"]
-    enforce_rate_limit("login", settings.LOGIN_RATE_LIMIT)
     g.audit.actor_type, g.audit.actor_label = "officer", body.username
     result = service.login_officer(db.session, settings, current_app.extensions["correction.hasher"],
                                    username=body.username, password=body.password,
@@ -31,10 +31,9 @@ def officer_login(body: OfficerLogin):
 
 @bp.operation("POST", "/auth/supervisee/login", summary="Log a supervisee in from their phone",
               body=SuperviseeLogin, response=SuperviseeLoginOut, audit="auth.supervisee_login",
-              errors=(401, 403, 423, 429))
+              errors=(401, 403, 423), rate_limit=LOGIN_LIMIT)
 def supervisee_login(body: SuperviseeLogin):
     settings = current_app.config["SETTINGS"]
-    enforce_rate_limit("login", settings.LOGIN_RATE_LIMIT)
     g.audit.actor_type, g.audit.actor_label = "supervisee", body.phone[-4:]
     result = service.login_supervisee(db.session, settings, current_app.extensions["correction.hasher"],
                                       phone=body.phone, password=body.password,

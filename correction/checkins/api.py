@@ -9,12 +9,15 @@ from ..database import db
 from ..errors import NotFound, ValidationFailed
 from ..people.models import Supervisee
 from ..people.service import get_supervisee
+from ..ratelimit import RateLimit
 from ..time import now
 from . import qr, service
 from .schemas import CheckinIn, CheckinOut, ScheduleOut, SpotCheckIn, SpotCheckOut, StationQrOut
 from .schedule import schedule_for
 
 bp = ApiBlueprint("checkins", __name__)
+CHECKIN_LIMIT = RateLimit("checkin", per_caller="CHECKIN_RATE_LIMIT", per_client="CHECKIN_CLIENT_RATE_LIMIT")
+QR_LIMIT = RateLimit("station_qr", per_caller="STATION_QR_RATE_LIMIT", per_client="STATION_QR_CLIENT_RATE_LIMIT")
 
 
 def _settings():
@@ -30,7 +33,7 @@ def my_schedule():
 
 @bp.operation("POST", "/me/checkins", summary="Check in: remotely, at a station, or for a spot check",
               body=CheckinIn, response=CheckinOut, status=201, also=(200,), auth="supervisee",
-              errors=(403, 409))
+              errors=(403, 409), rate_limit=CHECKIN_LIMIT)
 def create_checkin(body: CheckinIn):
     fix = service.Fix(lat=body.lat, lon=body.lon, accuracy_m=body.accuracy_m,
                       recorded_at=body.recorded_at, is_mock=body.is_mock)
@@ -41,7 +44,7 @@ def create_checkin(body: CheckinIn):
 
 
 @bp.operation("GET", "/stations/<id:station_id>/qr", summary="The station's current check-in code",
-              response=StationQrOut, auth="officer")
+              response=StationQrOut, auth="officer", rate_limit=QR_LIMIT)
 def station_qr(station_id: int):
     station = service.station_for_officer(db.session, current_principal(), station_id)
     token, expires_at = qr.station_token(station.qr_secret, station.id, now(), _settings().QR_STEP_SECONDS)
@@ -49,7 +52,7 @@ def station_qr(station_id: int):
 
 
 @bp.operation("GET", "/stations/<id:station_id>/qr.png", summary="The station's current code as a PNG",
-              auth="officer", media_type="image/png")
+              auth="officer", media_type="image/png", rate_limit=QR_LIMIT)
 def station_qrpng_response(station_id: int):
     station = service.station_for_officer(db.session, current_principal(), station_id)
     token, expires_at = qr.station_token(station.qr_secret, station.id, now(), _settings().QR_STEP_SECONDS)

@@ -271,3 +271,18 @@ def station_for_officer(session, principal: Principal, station_id: int) -> Stati
     """Return a station of the caller's scope; 404 otherwise."""
     return get_in_scope(session, principal, Station, station_id,
                         not_found=NotFound("No such station.", code="station_not_found"))
+
+
+def blur_checkin_locations(session, *, before: datetime, people: sa.Select) -> int:
+    """Forget where check-ins older than ``before``, or of ``people``, were made; keep the check-ins.
+
+    A check-in is a supervision record (it satisfied a window or it did not), kept with the file;
+    its coordinates, accuracy and distance to the station are location data, kept no longer than
+    the fixes. Return the check-ins blurred.
+    """
+    return session.execute(
+        sa.update(Checkin)
+        .where(sa.or_(Checkin.received_at < before, Checkin.supervisee_id.in_(people)),
+               sa.or_(Checkin.lat.is_not(None), Checkin.lon.is_not(None), Checkin.accuracy_m.is_not(None),
+                      Checkin.distance_m.is_not(None)))
+        .values(lat=None, lon=None, accuracy_m=None, distance_m=None)).rowcount

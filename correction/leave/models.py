@@ -28,7 +28,7 @@ class LeaveRequest(db.Model):
     supervisee_id: Mapped[int] = mapped_column(sa.ForeignKey("supervisees.id"))
     office_id: Mapped[int] = mapped_column(sa.ForeignKey("offices.id"))
     destination_name: Mapped[str] = mapped_column(sa.String(200))
-    destination_geometry: Mapped[dict[str, Any]]
+    destination_geometry: Mapped[dict[str, Any] | None]  # dropped past retention (location data)
     reason: Mapped[str] = mapped_column(sa.String(1000))
     start_at: Mapped[datetime]
     end_at: Mapped[datetime]

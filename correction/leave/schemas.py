@@ -27,7 +27,7 @@ class LeaveOut(Output):
     supervisee_id: int
     office_id: int
     destination_name: str
-    destination_geometry: dict[str, Any]
+    destination_geometry: dict[str, Any] | None  # None once past location retention
     reason: str
     start_at: UtcDateTime
     end_at: UtcDateTime

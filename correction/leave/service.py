@@ -67,6 +67,9 @@ def decide(session, settings, principal: Principal, leave_id: int, *, approve: b
     if leave.approver_role == "supervisor" and not principal.bureau_wide:
         raise DomainError("Leave of this length is approved by a bureau supervisor.", status=403,
                           code="bureau_approval_required")
+    if approve and leave.destination_geometry is None:
+        raise DomainError("This request's destination was deleted with old location data.", status=409,
+                          code="leave_destination_purged")
     claimed = session.execute(sa.update(LeaveRequest).where(LeaveRequest.id == leave.id,
                                                             LeaveRequest.status == "pending")
                               .values(status="approved" if approve else "rejected", decided_by=principal.id,
@@ -103,3 +106,18 @@ def close_on_return(session, person_id: int, now: datetime) -> int:
 
 def _field(path: str, code: str, message: str) -> ValidationFailed:
     return ValidationFailed(message, details={"fields": [{"path": path, "code": code, "message": message}]})
+
+
+def forget_destinations(session, *, before: datetime, people: sa.Select) -> int:
+    """Drop the destination area and the zones of leave over before ``before``, or of ``people``.
+
+    The leave itself (where to by name, why, when, who decided, the return) is a supervision record
+    and stays; the area drawn on the map is location data. Return the rows changed or deleted.
+    """
+    over = sa.or_(sa.func.coalesce(LeaveRequest.returned_at, LeaveRequest.end_at) < before,
+                  LeaveRequest.supervisee_id.in_(people))
+    old = sa.select(LeaveRequest.id).where(over)
+    gone = session.execute(sa.delete(Zone).where(Zone.leave_request_id.in_(old))).rowcount
+    gone += session.execute(sa.update(LeaveRequest).where(over, LeaveRequest.destination_geometry.is_not(None))
+                            .values(destination_geometry=sa.null())).rowcount
+    return gone

@@ -13,6 +13,7 @@ from ..database import db
 from ..errors import DomainError, Unauthorized, ValidationFailed
 from ..people.models import Supervisee
 from ..people.service import get_supervisee
+from ..ratelimit import RateLimit
 from ..time import now
 from . import clients, ingest_keys, service, track, zones
 from .schemas import (BatchIn, BatchOut, IngestKeyOut, IngestKeyStatus, TrackQuery, ZoneIn, ZoneList,
@@ -26,8 +27,39 @@ def _settings():
     return current_app.config["SETTINGS"]
 
 
+def _osmand_key() -> str | None:
+    """The ingest key an OsmAnd report names (its ``id``), wherever the client put it."""
+    if request.mimetype == "application/json":
+        body = request.get_json(silent=True)
+        fields = body if isinstance(body, dict) else {}
+        key = fields.get("device_id") or fields.get("id") or fields.get("deviceid")
+    else:
+        fields = request.values
+        key = fields.get("id") or fields.get("deviceid")
+    return str(key) if key else None
+
+
+def _owntracks_key() -> str | None:
+    """The ingest key of an OwnTracks request: its Basic password (or user), unchecked."""
+    scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
+    try:
+        user, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
+    except ValueError:
+        return None
+    return (password or user) if scheme.lower() == "basic" else None
+
+
+UPLOAD_LIMIT = RateLimit("upload", per_caller="UPLOAD_RATE_LIMIT", per_client="UPLOAD_CLIENT_RATE_LIMIT")
+# per key, whoever sends it: a key that is stolen, guessed or looping is held back alike
+OSMAND_LIMIT = RateLimit("ingest", per_caller="INGEST_RATE_LIMIT", per_client="INGEST_CLIENT_RATE_LIMIT",
+                         caller=_osmand_key)
+OWNTRACKS_LIMIT = RateLimit("ingest", per_caller="INGEST_RATE_LIMIT", per_client="INGEST_CLIENT_RATE_LIMIT",
+                            caller=_owntracks_key)
+TRACK_LIMIT = RateLimit("track", per_caller="TRACK_RATE_LIMIT", per_client="TRACK_CLIENT_RATE_LIMIT")
+
+
 @bp.operation("POST", "/me/locations", summary="Upload a batch of location fixes (at most 500)",
-              body=BatchIn, response=BatchOut, auth="supervisee")
+              body=BatchIn, response=BatchOut, auth="supervisee", rate_limit=UPLOAD_LIMIT)
 def upload_locations(body: BatchIn):
     settings = _settings()
     if len(body.fixes) > settings.LOCATION_BATCH_MAX:
@@ -70,13 +102,13 @@ def revoke_ingest_key(supervisee_id: int):
 
 
 @bp.operation("GET", "/ingest/osmand", summary="OsmAnd protocol (Traccar Client): one fix in the query",
-              media_type="text/plain", errors=(400,))
+              media_type="text/plain", errors=(400,), rate_limit=OSMAND_LIMIT)
 def osmand_get():
     return _osmand(request.args, json_mode=False)
 
 
 @bp.operation("POST", "/ingest/osmand", summary="OsmAnd protocol (Traccar Client): query, form or JSON",
-              media_type="text/plain", errors=(400,))
+              media_type="text/plain", errors=(400,), rate_limit=OSMAND_LIMIT)
 def osmand_post():
     if request.mimetype == "application/json":
         try:
@@ -116,7 +148,7 @@ def _ingest_osmand(key, fix, json_mode: bool):
 
 
 @bp.operation("POST", "/ingest/owntracks", summary="OwnTracks HTTP mode (Basic auth: the ingest key as password)",
-              media_type="application/json", errors=(400, 401))
+              media_type="application/json", errors=(400, 401), rate_limit=OWNTRACKS_LIMIT)
 def owntracks():
     person = _owntracks_person()
     raw = request.get_data()
@@ -187,7 +219,7 @@ def retire_zone(zone_id: int):
 @bp.operation("GET", "/supervisees/<id:supervisee_id>/track",
               summary="A supervisee's track as GeoJSON or GPX (bounded; every look is audited)",
               query=TrackQuery, auth="officer", audit="track.read", audit_target=("supervisee", "supervisee_id"),
-              media_type="application/geo+json, application/gpx+xml")
+              media_type="application/geo+json, application/gpx+xml", rate_limit=TRACK_LIMIT)
 def get_track(supervisee_id: int, query: TrackQuery):
     person = get_supervisee(db.session, current_principal(), supervisee_id)
     g.audit.details = {"from": query.from_.isoformat(), "to": query.to.isoformat(), "format": query.format}

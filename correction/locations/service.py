@@ -300,3 +300,18 @@ def purge_expired_fixes(session, settings, now: datetime) -> int:
     """Delete fixes older than the retention setting; return how many went."""
     cutoff = now - timedelta(days=settings.LOCATION_RETENTION_DAYS)
     return session.execute(sa.delete(LocationFix).where(LocationFix.recorded_at < cutoff)).rowcount
+
+
+def purge_locations(session, *, before: datetime, people: sa.Select) -> int:
+    """Delete fixes and zone events older than ``before``, and all of them, and the zones, of ``people``.
+
+    ``people`` selects the ids of supervisees whose location data is no longer needed at all
+    (supervision ended). A zone event is a copy of the fix that confirmed it; the alert it raised is
+    the supervision record, and stays. Return the rows deleted.
+    """
+    gone = session.execute(sa.delete(LocationFix).where(
+        sa.or_(LocationFix.recorded_at < before, LocationFix.supervisee_id.in_(people)))).rowcount
+    gone += session.execute(sa.delete(ZoneEvent).where(
+        sa.or_(ZoneEvent.at < before, ZoneEvent.supervisee_id.in_(people)))).rowcount
+    gone += session.execute(sa.delete(Zone).where(Zone.supervisee_id.in_(people))).rowcount
+    return gone

@@ -10,11 +10,15 @@ from ..errors import NotFound
 from ..people import status_token
 from ..people.access import current_principal
 from ..people.service import get_supervisee
+from ..ratelimit import RateLimit
 from ..time import now
 from .schemas import CodeVerifyIn, CodeVerifyOut
 from .status_code import compliance_colour
 
 bp = ApiBlueprint("monitoring", __name__)
+CODE_LIMIT = RateLimit("status_code", per_caller="STATUS_CODE_RATE_LIMIT", per_client="STATUS_CODE_CLIENT_RATE_LIMIT")
+VERIFY_LIMIT = RateLimit("code_verify", per_caller="CODE_VERIFY_RATE_LIMIT",
+                         per_client="CODE_VERIFY_CLIENT_RATE_LIMIT")
 
 
 def _settings():
@@ -22,7 +26,7 @@ def _settings():
 
 
 @bp.operation("GET", "/me/code.png", summary="Your personal status code (矫正码), valid 5 minutes",
-              auth="supervisee", media_type="image/png")
+              auth="supervisee", media_type="image/png", rate_limit=CODE_LIMIT)
 def my_code():
     settings, person_id = _settings(), current_principal().id
     colour = compliance_colour(db.session, settings, person_id, now())
@@ -34,7 +38,7 @@ def my_code():
 
 @bp.operation("POST", "/codes/verify", summary="Read a supervisee's status code (officers)",
               body=CodeVerifyIn, response=CodeVerifyOut, auth="officer", audit="status_code.verify",
-              errors=(422,))
+              errors=(422,), rate_limit=VERIFY_LIMIT)
 def verify_code(body: CodeVerifyIn):
     settings = _settings()
     person_id = status_token.read_token(settings.SECRET_KEY, current_app.extensions["correction.clock"],

@@ -5,7 +5,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import current_app, g
+from flask import current_app, g, request
 from pydantic import Field
 
 from ..api import ApiBlueprint
@@ -13,6 +13,7 @@ from ..people.access import Principal, current_principal
 from ..database import db
 from ..errors import NotFound, ValidationFailed
 from ..people.models import Office
+from ..ratelimit import RateLimit
 from ..schemas import Query
 from ..time import now
 from . import pdf, render, service
@@ -23,6 +24,18 @@ MEDIA = {"json": "application/json", "csv": "text/csv; charset=utf-8",
          "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "pdf": "application/pdf"}
 
 
+def _rendered_file() -> bool:
+    return request.args.get("format") in ("pdf", "xlsx")
+
+
+REPORT_LIMITS = (
+    RateLimit("report", per_caller="REPORT_RATE_LIMIT", per_client="REPORT_CLIENT_RATE_LIMIT"),
+    # drawing a PDF or a workbook costs a worker far more than JSON: a tighter limit of its own
+    RateLimit("report_file", per_caller="REPORT_FILE_RATE_LIMIT", per_client="REPORT_FILE_CLIENT_RATE_LIMIT",
+              applies=_rendered_file),
+)
+
+
 class ReportQuery(Query):
     office_id: int | None = Field(default=None, ge=1, le=2**63 - 1,
                                   description="An office; supervisors may omit it for the whole bureau.")
@@ -31,7 +44,7 @@ class ReportQuery(Query):
 
 
 @bp.operation("GET", "/reports/weekly", summary="Weekly compliance report (JSON, CSV, XLSX or PDF)",
-              query=ReportQuery, auth="officer", audit="report.read",
+              query=ReportQuery, auth="officer", audit="report.read", rate_limit=REPORT_LIMITS,
               media_type=", ".join(m.split(";")[0] for m in MEDIA.values()))
 def weekly_report(query: ReportQuery):
     settings = current_app.config["SETTINGS"]

@@ -71,6 +71,7 @@ class Settings(BaseSettings):
     TOKEN_TOUCH_INTERVAL_SECONDS: int = 60  # Write last-used time at most this often.
     LOGIN_MAX_FAILURES: int = 5  # Consecutive failed logins from one client that lock it out of an account.
     LOGIN_LOCKOUT_MINUTES: int = 10  # How long such a lock lasts (an officer may lift it sooner).
+    LOGIN_FAILURES_FORGET_HOURS: int = 24  # A client's failures on an account are forgotten after this long.
     LOGIN_CLIENT_IPV6_PREFIX: int = 64  # IPv6 clients are counted by this prefix (one subscriber's /64).
     PASSWORD_MIN_LENGTH: int = 8  # Shortest new password accepted (a common-password list applies too).
     LOGIN_RATE_LIMIT: str = "30 per minute"  # Per-client limit on login attempts.

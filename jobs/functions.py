@@ -1,6 +1,7 @@
 """Thin job functions: each calls one service with (session, settings, now) and returns rows touched."""
 from __future__ import annotations
 
+from correction.auth.lockout import forget_stale_failures
 from correction.locations.service import purge_expired_fixes
 from correction.monitoring import scoring, sweeps
 
@@ -11,6 +12,7 @@ leave_overdue = sweeps.sweep_leave_overdue
 escalate_alerts = sweeps.escalate_unacknowledged
 window_reminders = sweeps.send_window_reminders
 purge_location_fixes = purge_expired_fixes
+forget_login_failures = forget_stale_failures
 missed_checkin_penalties = scoring.apply_missed_checkin_penalties
 compliant_week_awards = scoring.award_compliant_week
 

@@ -108,3 +108,15 @@ def lift(session, settings, kind: str, identifier: str) -> int:
     key = account_key(settings, kind, identifier)
     return session.execute(sa.delete(LoginFailure).where(
         LoginFailure.account_kind == kind, LoginFailure.account_key == key)).rowcount
+
+
+def forget_stale_failures(session, settings, now: datetime) -> int:
+    """Delete the pairs with no lock in force and no failure for ``LOGIN_FAILURES_FORGET_HOURS``.
+
+    Attempts at identifiers nobody holds would otherwise pile up for ever; "consecutive" failures
+    are counted within that period (NIST SP 800-53 AC-7: a limit of attempts during a time period).
+    """
+    cutoff = now - timedelta(hours=settings.LOGIN_FAILURES_FORGET_HOURS)
+    return session.execute(sa.delete(LoginFailure).where(
+        LoginFailure.last_failure_at < cutoff,
+        sa.or_(LoginFailure.locked_until.is_(None), LoginFailure.locked_until <= now))).rowcount

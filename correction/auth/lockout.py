@@ -35,9 +35,16 @@ class Attempt:
                        LoginFailure.client == self.client)
 
 
-def attempt(settings, kind: str, identifier: str, address: str | None) -> Attempt:
-    """Return the pair of an attempt at ``identifier`` (username or phone) from ``address``."""
-    return Attempt(kind, account_key(settings, kind, identifier), client_of(settings, address))
+def attempt(settings, kind: str, identifier: str, address: str | None, *, bound_device_id: int | None = None
+            ) -> Attempt:
+    """Return the pair of an attempt at ``identifier`` (username or phone) from ``address``.
+
+    An attempt from the account's bound phone (``bound_device_id``: the login named it) is counted
+    against that phone, not the address: many phones share one address behind a carrier's NAT,
+    and a stranger behind the same one must not lock the owner out.
+    """
+    client = f"device:{bound_device_id}" if bound_device_id is not None else client_of(settings, address)
+    return Attempt(kind, account_key(settings, kind, identifier), client)
 
 
 def account_key(settings, kind: str, identifier: str) -> str:

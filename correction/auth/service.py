@@ -68,14 +68,17 @@ def login_supervisee(session, settings, hasher: PasswordHasher, *, phone: str, p
     password_ok = verify_password(hasher, person.password_hash if person else None, password)
     if person is not None and audit is not None:
         audit.actor_id, audit.bureau_id = person.id, _bureau_of_office(session, person.office_id)
-    pair = lockout.attempt(settings, "supervisee", phone, client)
+    bound = _active_device(session, person.id) if person is not None else None
+    on_bound_phone = bound is not None and hmac.compare_digest(bound.device_id.encode(), device_id.encode())
+    pair = lockout.attempt(settings, "supervisee", phone, client,
+                           bound_device_id=bound.id if on_bound_phone else None)
     lockout.refuse_if_locked(session, pair, now)
     if person is None or not password_ok:
         raise InvalidCredentials(keep=[lockout.count_failure(pair, settings, now)])
     if person.status != "active":
         raise Forbidden("Supervision has ended for this account.", code="supervision_ended")
     lockout.clear_failures(session, pair)
-    device = _bind_first_device(session, person.id, device_id, now)
+    device = bound if bound is not None else _bind_first_device(session, person.id, device_id, now)
     if not hmac.compare_digest(device.device_id.encode(), device_id.encode()):
         raise Forbidden("This phone is not the one bound to the account; ask your officer.",
                         code="device_not_bound",
@@ -94,8 +97,7 @@ def _bind_first_device(session, supervisee_id: int, device_id: str, now: datetim
     then reads the winner's device, so the loser is judged against it (same phone: accepted,
     another phone: refused and reported) instead of failing with a conflict.
     """
-    active = sa.select(Device).where(Device.supervisee_id == supervisee_id, Device.active)
-    device = session.execute(active).scalar_one_or_none()
+    device = _active_device(session, supervisee_id)
     if device is not None:
         return device
     insert = insert_for(session)
@@ -104,7 +106,13 @@ def _bind_first_device(session, supervisee_id: int, device_id: str, now: datetim
         .values(supervisee_id=supervisee_id, device_id=device_id, active=True, bound_at=now)
         .on_conflict_do_nothing(index_elements=["supervisee_id"], index_where=sa.text("active"))
     )
-    return session.execute(active).scalar_one()
+    return session.execute(sa.select(Device).where(Device.supervisee_id == supervisee_id, Device.active)
+                           ).scalar_one()
+
+
+def _active_device(session, supervisee_id: int) -> Device | None:
+    return session.execute(sa.select(Device).where(Device.supervisee_id == supervisee_id, Device.active)
+                           ).scalar_one_or_none()
 
 
 def resolve_token(session, settings, raw_token: str, now: datetime) -> tuple[Principal, Officer | Supervisee]:

@@ -134,7 +134,7 @@ def test_the_owners_success_does_not_forgive_the_strangers_failures(client, pers
     assert supervisee_login(client, person.supervisee.phone, person.password, person.device_id,
                             address=OWNER).status_code == 200
     supervisee_login(client, person.supervisee.phone, "wrong-password")
-    assert supervisee_login(client, person.supervisee.phone, person.password, person.device_id).status_code == 423
+    assert supervisee_login(client, person.supervisee.phone, person.password).status_code == 423
 
 
 # --- officers see and lift locks --------------------------------------------------------------
@@ -200,3 +200,31 @@ def test_an_officers_lock_is_not_for_colleagues_or_other_bureaus(client, auth, c
     assert error_of(client.delete(url, headers=auth.officer(foreign)), 404)["code"] == "officer_not_found"
     assert error_of(client.get(url, headers=auth.officer(foreign)), 404)["code"] == "officer_not_found"
     assert error_of(officer_login(client, clock, officer), 423)["code"] == "account_locked"
+
+
+# --- phones behind a carrier's NAT share an address --------------------------------------------
+
+CARRIER_NAT = "100.64.7.7"
+
+
+def test_a_stranger_behind_the_same_address_does_not_lock_out_the_bound_phone(client, person):
+    first = supervisee_login(client, person.supervisee.phone, person.password, person.device_id, address=CARRIER_NAT)
+    assert first.status_code == 200  # binds the phone
+    for _ in range(5):
+        stranger = supervisee_login(client, person.supervisee.phone, "wrong-password", "strangers-phone",
+                                    address=CARRIER_NAT)
+        assert stranger.status_code == 401
+    assert supervisee_login(client, person.supervisee.phone, person.password, "strangers-phone",
+                            address=CARRIER_NAT).status_code == 423
+    owner = supervisee_login(client, person.supervisee.phone, person.password, person.device_id, address=CARRIER_NAT)
+    assert owner.status_code == 200, owner.get_json()
+
+
+def test_failures_on_the_bound_phone_lock_that_phone(app, client, auth, officer, person):
+    assert supervisee_login(client, person.supervisee.phone, person.password, person.device_id).status_code == 200
+    for address in ("100.64.0.1", "100.64.0.2", "100.64.0.3", "100.64.0.4", "100.64.0.5"):
+        supervisee_login(client, person.supervisee.phone, "wrong-password", person.device_id, address=address)
+    locked = supervisee_login(client, person.supervisee.phone, person.password, person.device_id, address=OWNER)
+    assert error_of(locked, 423)["code"] == "account_locked"
+    (item,) = client.get(locks_url(person), headers=auth.officer(officer)).get_json()["items"]
+    assert item["client"].startswith("device:") and item["locked"] is True

@@ -73,8 +73,11 @@ class Settings(BaseSettings):
     OFFICER_IDLE_TIMEOUT_MINUTES: int = 30  # Officer token dies after this much idleness.
     SUPERVISEE_TOKEN_TTL_MINUTES: int = 30 * 24 * 60  # Lifetime of a supervisee (phone) token.
     TOKEN_TOUCH_INTERVAL_SECONDS: int = 60  # Write last-used time at most this often.
-    LOGIN_MAX_FAILURES: int = 5  # Consecutive failed logins that lock an account.
-    LOGIN_LOCKOUT_MINUTES: int = 10  # How long a locked account stays locked.
+    LOGIN_MAX_FAILURES: int = 5  # Consecutive failed logins from one client that lock it out of an account.
+    LOGIN_LOCKOUT_MINUTES: int = 10  # How long such a lock lasts (an officer may lift it sooner).
+    LOGIN_FAILURES_FORGET_HOURS: int = 24  # A client's failures on an account are forgotten after this long.
+    LOGIN_CLIENT_IPV6_PREFIX: int = 64  # IPv6 clients are counted by this prefix (one subscriber's /64).
+    PASSWORD_MIN_LENGTH: int = 8  # Shortest new password accepted (a common-password list applies too).
     LOGIN_RATE_LIMIT: str = "30 per minute"  # Per-client limit on login attempts.
     HSTS_MAX_AGE_SECONDS: int = 365 * 24 * 3600  # Strict-Transport-Security max-age over https (0: none).
     TRUSTED_PROXIES: int = 0  # Reverse proxies in front (nginx: 1); their X-Forwarded-* name the client.
@@ -229,6 +232,8 @@ class Settings(BaseSettings):
             raise SettingsError("CORRECTION_SECRET_KEY (or SECRET_KEY) must be set in production")
         if self.PAGE_SIZE_MAX < 1 or self.PAGE_SIZE_DEFAULT > self.PAGE_SIZE_MAX:
             raise SettingsError("CORRECTION_PAGE_SIZE_DEFAULT must be between 1 and CORRECTION_PAGE_SIZE_MAX")
+        if not 1 <= self.LOGIN_CLIENT_IPV6_PREFIX <= 128:
+            raise SettingsError("CORRECTION_LOGIN_CLIENT_IPV6_PREFIX is a prefix length: 1 to 128")
         if self.TRUSTED_PROXIES < 0:
             raise SettingsError("CORRECTION_TRUSTED_PROXIES counts proxies: 0 or more")
         if self.ENV == "production" and not self.RATELIMIT_ENABLED:

@@ -1,6 +1,7 @@
 """Thin job functions: each calls one service with (session, settings, now) and returns rows touched."""
 from __future__ import annotations
 
+from correction.auth.lockout import forget_stale_failures
 from correction.monitoring import retention, scoring, sweeps
 
 missed_checkins = sweeps.sweep_missed_checkins
@@ -10,6 +11,7 @@ leave_overdue = sweeps.sweep_leave_overdue
 escalate_alerts = sweeps.escalate_unacknowledged
 window_reminders = sweeps.send_window_reminders
 purge_location_fixes = retention.purge_location_data
+forget_login_failures = forget_stale_failures
 missed_checkin_penalties = scoring.apply_missed_checkin_penalties
 compliant_week_awards = scoring.award_compliant_week
 

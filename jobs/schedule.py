@@ -44,4 +44,6 @@ def schedule(settings) -> list[JobSpec]:
                 "build and store last week's compliance reports"),
         JobSpec("purge_location_fixes", functions.purge_location_fixes, CronTrigger(hour=3, minute=30, timezone=zone),
                 "purge or blur every copy of location data past retention, and of ended supervision"),
+        JobSpec("forget_login_failures", functions.forget_login_failures, IntervalTrigger(hours=1),
+                "forget failed logins of clients that stopped trying (no lock in force)"),
     ]

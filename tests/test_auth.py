@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from correction.alerts.models import Alert
 from correction.audit.models import AuditEntry
-from correction.auth.models import AuthToken
+from correction.auth.models import AuthToken, LoginFailure
 from correction.database import db
 from correction.people.models import Device, Officer, Supervisee
 from correction.time import iso_z
@@ -138,13 +138,13 @@ def test_sixth_login_after_five_failures_is_locked_until_ten_minutes_pass(app, a
 def test_attempts_while_locked_do_not_extend_the_lock(app, auth, officer, clock):
     for _ in range(5):
         auth.officer_login(officer, password="wrong-password")
-    (row,) = rows(app, Officer, Officer.id == officer.officer.id)
+    (row,) = rows(app, LoginFailure)  # the lock is this client's on this account
     locked_until = row.locked_until
     assert locked_until == clock() + timedelta(minutes=10)
     clock.advance(minutes=5)
     for _ in range(3):
         assert auth.officer_login(officer, password="wrong-password").status_code == 423
-    (row,) = rows(app, Officer, Officer.id == officer.officer.id)
+    (row,) = rows(app, LoginFailure)
     assert row.locked_until == locked_until
 
 
@@ -183,8 +183,8 @@ class TestLoginRateLimit:
         assert error["details"]["retry_after_seconds"] >= 1
         assert error_of(auth.supervisee_login(person), 429)["code"] == "rate_limited"
         # a refused attempt is not a failed password: it must not count towards the lockout
-        (row,) = rows(app, Officer, Officer.id == officer.officer.id)
-        assert row.failed_logins == 1
+        (row,) = rows(app, LoginFailure)
+        assert row.failures == 1
 
     def test_the_limit_is_per_client(self, client, auth, officer, person):
         for _ in range(3):

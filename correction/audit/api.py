@@ -41,10 +41,11 @@ class AuditEntryOut(Output):
     details: dict[str, Any]
 
 
-@bp.operation("GET", "/audit", summary="List the bureau's audit trail, newest first",
+@bp.operation("GET", "/audit", summary="List your bureau's audit trail, newest first (admins: also entries of no bureau)",
               query=AuditQuery, response=Page[AuditEntryOut], auth="supervisor")
 def list_audit(query: AuditQuery):
     principal = current_principal()
     filters = query.model_dump(exclude={"limit", "cursor"})
-    stmt = service.search(db.session, bureau_id=principal.bureau_id, filters=filters)
+    stmt = service.search(db.session, bureau_id=principal.bureau_id, filters=filters,
+                          unattributed=principal.role == "admin")
     return paginate(db.session, stmt, AuditEntry.id, query, descending=True)

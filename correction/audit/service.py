@@ -38,9 +38,14 @@ def record_draft(session, draft: AuditDraft, outcome: str) -> None:
            request_id=g.get("request_id"), ip=request.remote_addr, details=draft.details)
 
 
-def search(session, *, bureau_id: int, filters: dict[str, Any]) -> sa.Select:
-    """Return the query for a bureau's audit entries matching ``filters``."""
-    stmt = sa.select(AuditEntry).where(AuditEntry.bureau_id == bureau_id)
+def search(session, *, bureau_id: int, filters: dict[str, Any], unattributed: bool = False) -> sa.Select:
+    """Return the query for a bureau's audit entries matching ``filters``.
+
+    ``unattributed`` adds the entries no bureau can be told for (a login attempt at a username
+    or phone number nobody holds): they are shown to every bureau's admins.
+    """
+    in_bureau = AuditEntry.bureau_id == bureau_id
+    stmt = sa.select(AuditEntry).where(sa.or_(in_bureau, AuditEntry.bureau_id.is_(None)) if unattributed else in_bureau)
     for name in ("actor_type", "actor_id", "action", "target_type", "target_id", "outcome"):
         if filters.get(name) is not None:
             stmt = stmt.where(getattr(AuditEntry, name) == filters[name])

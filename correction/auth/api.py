@@ -1,7 +1,7 @@
-"""Login, logout, who-am-I, and an officer's reset of a supervisee's phone."""
+"""Login, logout, who-am-I, password change; an officer's reset of a supervisee's phone and login locks."""
 from __future__ import annotations
 
-from flask import current_app, g
+from flask import current_app, g, request
 
 from ..api import ApiBlueprint
 from ..database import db
@@ -10,8 +10,9 @@ from ..ratelimit import RateLimit
 from ..people.models import Officer, Supervisee
 from ..people.schemas import SuperviseeOut
 from ..time import now
-from . import service
-from .schemas import MeOut, OfficerLogin, OfficerLoginOut, SuperviseeLogin, SuperviseeLoginOut
+from . import accounts, service
+from .schemas import (LocksLiftedOut, LoginLocksOut, MeOut, OfficerLogin, OfficerLoginOut, PasswordChange,
+                      SuperviseeLogin, SuperviseeLoginOut)
 
 bp = ApiBlueprint("auth", __name__)
 LOGIN_LIMIT = RateLimit("login", per_client="LOGIN_RATE_LIMIT")  # per account: the lockout
@@ -25,7 +26,8 @@ def officer_login(body: OfficerLogin):
     g.audit.actor_type, g.audit.actor_label = "officer", body.username
     result = service.login_officer(db.session, settings, current_app.extensions["correction.hasher"],
                                    username=body.username, password=body.password,
-                                   totp=body.totp, now=now(), audit=g.audit)
+                                   totp=body.totp, client=request.remote_addr, now=now(),
+                                   audit=g.audit)
     return {"token": result.token, "expires_at": result.expires_at, "officer": result.holder}
 
 
@@ -37,7 +39,8 @@ def supervisee_login(body: SuperviseeLogin):
     g.audit.actor_type, g.audit.actor_label = "supervisee", body.phone[-4:]
     result = service.login_supervisee(db.session, settings, current_app.extensions["correction.hasher"],
                                       phone=body.phone, password=body.password,
-                                      device_id=body.device_id, now=now(), audit=g.audit)
+                                      device_id=body.device_id, client=request.remote_addr, now=now(),
+                                      audit=g.audit)
     return {"token": result.token, "expires_at": result.expires_at, "supervisee": result.holder}
 
 
@@ -61,3 +64,61 @@ def me():
               audit_target=("supervisee", "supervisee_id"))
 def reset_device(supervisee_id: int):
     return service.reset_device(db.session, current_principal(), supervisee_id, now())
+
+
+@bp.operation("POST", "/auth/password", summary="Change your password; your other sessions end",
+              body=PasswordChange, status=204, auth="any", audit="auth.password_change",
+              errors=(422, 423, 429))
+def change_password(body: PasswordChange):
+    settings = current_app.config["SETTINGS"]
+    enforce_rate_limit("login", settings.LOGIN_RATE_LIMIT)
+    accounts.change_password(db.session, settings, current_app.extensions["correction.hasher"],
+                             current_principal(), g.caller_row, current=body.current_password,
+                             new=body.new_password, client=request.remote_addr, now=now())
+
+
+@bp.operation("GET", "/supervisees/<id:supervisee_id>/login-locks",
+              summary="List the clients locked out of (or failing at) a supervisee's login",
+              response=LoginLocksOut, auth="officer", audit="supervisee.login_locks_read",
+              audit_target=("supervisee", "supervisee_id"))
+def supervisee_login_locks(supervisee_id: int):
+    found = accounts.supervisee_login_locks(db.session, current_app.config["SETTINGS"], current_principal(),
+                                            supervisee_id)
+    return _locks(found)
+
+
+@bp.operation("DELETE", "/supervisees/<id:supervisee_id>/login-locks",
+              summary="Lift every lock on a supervisee's login", response=LocksLiftedOut, auth="officer",
+              audit="supervisee.login_locks_lift", audit_target=("supervisee", "supervisee_id"))
+def lift_supervisee_login_locks(supervisee_id: int):
+    lifted = accounts.lift_supervisee_login_locks(db.session, current_app.config["SETTINGS"],
+                                                  current_principal(), supervisee_id)
+    g.audit.details = {"lifted": lifted}
+    return {"lifted": lifted}
+
+
+@bp.operation("GET", "/officers/<id:officer_id>/login-locks",
+              summary="List the clients locked out of (or failing at) an officer's login",
+              response=LoginLocksOut, auth="supervisor", audit="officer.login_locks_read",
+              audit_target=("officer", "officer_id"))
+def officer_login_locks(officer_id: int):
+    found = accounts.officer_login_locks(db.session, current_app.config["SETTINGS"], current_principal(),
+                                         officer_id)
+    return _locks(found)
+
+
+@bp.operation("DELETE", "/officers/<id:officer_id>/login-locks",
+              summary="Lift every lock on an officer's login", response=LocksLiftedOut, auth="supervisor",
+              audit="officer.login_locks_lift", audit_target=("officer", "officer_id"))
+def lift_officer_login_locks(officer_id: int):
+    lifted = accounts.lift_officer_login_locks(db.session, current_app.config["SETTINGS"],
+                                               current_principal(), officer_id)
+    g.audit.details = {"lifted": lifted}
+    return {"lifted": lifted}
+
+
+def _locks(found) -> dict:
+    at = now()
+    return {"items": [{"client": f.client, "failures": f.failures, "locked_until": f.locked_until,
+                       "locked": f.locked_until is not None and f.locked_until > at,
+                       "last_failure_at": f.last_failure_at} for f in found]}

@@ -15,6 +15,8 @@ _ADMITS = {
     "supervisor": lambda p: p.kind == "officer" and p.role in ("supervisor", "admin"),
     "supervisee": lambda p: p.kind == "supervisee",
 }
+# While the password someone else chose is in use, the account may only replace it, or leave.
+_OPEN_WHILE_PASSWORD_CHANGE_REQUIRED = frozenset({"auth.change_password", "auth.logout"})
 
 
 def bearer_token() -> str | None:
@@ -34,5 +36,8 @@ def authenticate(requirement: str) -> None:
                            headers={"WWW-Authenticate": "Bearer"})
     principal, g.caller_row = resolve_token(db.session, current_app.config["SETTINGS"], token, now())
     g.principal = principal
+    if g.caller_row.password_change_required and request.endpoint not in _OPEN_WHILE_PASSWORD_CHANGE_REQUIRED:
+        raise Forbidden("Change the password you were given before going on (POST /auth/password).",
+                        code="password_change_required")
     if not _ADMITS[requirement](principal):
         raise Forbidden()

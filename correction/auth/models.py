@@ -25,3 +25,25 @@ class AuthToken(db.Model):
     expires_at: Mapped[datetime]
     last_used_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+
+
+class LoginFailure(db.Model):
+    """Failed logins against one account from one client, and that pair's lock.
+
+    Counted per (account, client), so a stranger's failures lock the stranger out, not the
+    owner on their own phone. The account is its kind and a keyed hash of the identifier that
+    was typed (username or phone), so an identifier nobody holds is counted and locked the
+    same way, and the table names no phone number.
+    """
+
+    __tablename__ = "login_failures"
+    __table_args__ = (
+        sa.UniqueConstraint("account_kind", "account_key", "client", name="uq_login_failures_pair"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_kind: Mapped[str] = mapped_column(sa.String(20))  # "officer" or "supervisee"
+    account_key: Mapped[str] = mapped_column(sa.String(64))
+    client: Mapped[str] = mapped_column(sa.String(64))  # an IPv4 address or an IPv6 /64
+    failures: Mapped[int] = mapped_column(default=0)  # consecutive, since the last lock or success
+    locked_until: Mapped[datetime | None]
+    last_failure_at: Mapped[datetime]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import StringConstraints
+from pydantic import Field, StringConstraints
 
 from ..people.schemas import OfficerOut, SuperviseeSelf
 from ..schemas import Input, Output, Password, Text, UtcDateTime
@@ -39,3 +39,26 @@ class MeOut(Output):
     kind: Literal["officer", "supervisee"]
     officer: OfficerOut | None = None
     supervisee: SuperviseeSelf | None = None
+
+
+class PasswordChange(Input):
+    current_password: Password
+    new_password: Password  # the rule (length, common passwords, identifiers) is checked by the service
+
+
+class LoginLockOut(Output):
+    """One client's failed logins on an account, and its lock."""
+
+    client: str
+    failures: int = Field(description="Consecutive failures since the last lock or success.")
+    locked: bool
+    locked_until: UtcDateTime | None
+    last_failure_at: UtcDateTime
+
+
+class LoginLocksOut(Output):
+    items: list[LoginLockOut]
+
+
+class LocksLiftedOut(Output):
+    lifted: int = Field(description="Clients whose lock or failures on the account were cleared.")

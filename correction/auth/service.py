@@ -1,4 +1,4 @@
-"""Logins, tokens and lockout. Plain functions: the caller passes session, settings and now."""
+"""Logins and tokens (the lockout is ``lockout``). Plain functions: the caller passes session, settings and now."""
 from __future__ import annotations
 
 import hmac
@@ -10,12 +10,13 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 
 from ..database import insert_for
-from ..errors import Forbidden, Locked, Unauthorized
+from ..errors import Forbidden, Unauthorized
 from ..events import Breach, publish
 from ..people.models import Device, Office, Officer, Supervisee
 from ..security import hash_token, new_token, verify_password
 from ..people.access import Principal
 from ..people.service import end_ingest_keys, get_supervisee
+from . import lockout
 from .models import AuthToken
 
 
@@ -33,21 +34,22 @@ class InvalidCredentials(Unauthorized):
 
 
 def login_officer(session, settings, hasher: PasswordHasher, *, username: str, password: str,
-                  totp: str, now: datetime, audit=None) -> LoginResult:
-    """Check password and TOTP (both required); lock after repeated failures.
+                  totp: str, client: str | None, now: datetime, audit=None) -> LoginResult:
+    """Check password and TOTP (both required); lock this client out after repeated failures.
 
-    ``audit``, when given, is told whose account the attempt was against.
+    An unknown or deactivated username is answered exactly as a wrong password, and counted and
+    locked the same way. ``audit``, when given, is told whose account the attempt was against.
     """
     officer = session.execute(sa.select(Officer).where(Officer.username == username)).scalar_one_or_none()
     password_ok = verify_password(hasher, officer.password_hash if officer else None, password)
-    if officer is None or not officer.active:
-        raise InvalidCredentials()
-    if audit is not None:
+    if officer is not None and audit is not None:
         audit.actor_id, audit.bureau_id = officer.id, officer.bureau_id
-    _refuse_if_locked(officer, now)
-    if not password_ok or not _accept_totp(session, settings, officer, totp, now):
-        raise InvalidCredentials(keep=[_count_failure(Officer, officer.id, settings, now)])
-    _clear_failures(session, Officer, officer.id)
+    pair = lockout.attempt(settings, "officer", username, client)
+    lockout.refuse_if_locked(session, pair, now)
+    if officer is None or not officer.active or not password_ok \
+            or not _accept_totp(session, settings, officer, totp, now):
+        raise InvalidCredentials(keep=[lockout.count_failure(pair, settings, now)])
+    lockout.clear_failures(session, pair)
     token, token_hash = new_token()
     expires_at = now + timedelta(minutes=settings.OFFICER_TOKEN_TTL_MINUTES)
     session.add(AuthToken(token_hash=token_hash, officer_id=officer.id, created_at=now,
@@ -56,21 +58,27 @@ def login_officer(session, settings, hasher: PasswordHasher, *, username: str, p
 
 
 def login_supervisee(session, settings, hasher: PasswordHasher, *, phone: str, password: str,
-                     device_id: str, now: datetime, audit=None) -> LoginResult:
-    """Check the password; the first login binds the device, another device is refused."""
+                     device_id: str, client: str | None, now: datetime, audit=None) -> LoginResult:
+    """Check the password; the first login binds the device, another device is refused.
+
+    An unknown phone number is answered exactly as a wrong password, and counted and locked the
+    same way, so the answers tell nobody whether a number belongs to someone under supervision.
+    """
     person = session.execute(sa.select(Supervisee).where(Supervisee.phone == phone)).scalar_one_or_none()
     password_ok = verify_password(hasher, person.password_hash if person else None, password)
-    if person is None:
-        raise InvalidCredentials()
-    if audit is not None:
+    if person is not None and audit is not None:
         audit.actor_id, audit.bureau_id = person.id, _bureau_of_office(session, person.office_id)
-    _refuse_if_locked(person, now)
-    if not password_ok:
-        raise InvalidCredentials(keep=[_count_failure(Supervisee, person.id, settings, now)])
+    bound = _active_device(session, person.id) if person is not None else None
+    on_bound_phone = bound is not None and hmac.compare_digest(bound.device_id.encode(), device_id.encode())
+    pair = lockout.attempt(settings, "supervisee", phone, client,
+                           bound_device_id=bound.id if on_bound_phone else None)
+    lockout.refuse_if_locked(session, pair, now)
+    if person is None or not password_ok:
+        raise InvalidCredentials(keep=[lockout.count_failure(pair, settings, now)])
     if person.status != "active":
         raise Forbidden("Supervision has ended for this account.", code="supervision_ended")
-    _clear_failures(session, Supervisee, person.id)
-    device = _bind_first_device(session, person.id, device_id, now)
+    lockout.clear_failures(session, pair)
+    device = bound if bound is not None else _bind_first_device(session, person.id, device_id, now)
     if not hmac.compare_digest(device.device_id.encode(), device_id.encode()):
         raise Forbidden("This phone is not the one bound to the account; ask your officer.",
                         code="device_not_bound",
@@ -89,8 +97,7 @@ def _bind_first_device(session, supervisee_id: int, device_id: str, now: datetim
     then reads the winner's device, so the loser is judged against it (same phone: accepted,
     another phone: refused and reported) instead of failing with a conflict.
     """
-    active = sa.select(Device).where(Device.supervisee_id == supervisee_id, Device.active)
-    device = session.execute(active).scalar_one_or_none()
+    device = _active_device(session, supervisee_id)
     if device is not None:
         return device
     insert = insert_for(session)
@@ -99,7 +106,13 @@ def _bind_first_device(session, supervisee_id: int, device_id: str, now: datetim
         .values(supervisee_id=supervisee_id, device_id=device_id, active=True, bound_at=now)
         .on_conflict_do_nothing(index_elements=["supervisee_id"], index_where=sa.text("active"))
     )
-    return session.execute(active).scalar_one()
+    return session.execute(sa.select(Device).where(Device.supervisee_id == supervisee_id, Device.active)
+                           ).scalar_one()
+
+
+def _active_device(session, supervisee_id: int) -> Device | None:
+    return session.execute(sa.select(Device).where(Device.supervisee_id == supervisee_id, Device.active)
+                           ).scalar_one_or_none()
 
 
 def resolve_token(session, settings, raw_token: str, now: datetime) -> tuple[Principal, Officer | Supervisee]:
@@ -186,31 +199,6 @@ def _accept_totp(session, settings, officer: Officer, code: str, now: datetime) 
             ).rowcount
             return claimed == 1
     return False
-
-
-def _refuse_if_locked(account, now: datetime) -> None:
-    if account.locked_until is not None and account.locked_until > now:
-        retry = int((account.locked_until - now).total_seconds()) + 1
-        raise Locked(details={"retry_after_seconds": retry}, headers={"Retry-After": str(retry)})
-
-
-def _count_failure(model, account_id: int, settings, now: datetime):
-    """Return the write that counts a failed login and locks the account at the limit."""
-
-    def write(session) -> None:
-        session.execute(sa.update(model).where(model.id == account_id)
-                        .values(failed_logins=model.failed_logins + 1))
-        session.execute(sa.update(model)
-                        .where(model.id == account_id, model.failed_logins >= settings.LOGIN_MAX_FAILURES)
-                        .values(failed_logins=0,
-                                locked_until=now + timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)))
-
-    return write
-
-
-def _clear_failures(session, model, account_id: int) -> None:
-    session.execute(sa.update(model).where(model.id == account_id, model.failed_logins != 0)
-                    .values(failed_logins=0))
 
 
 def _report_device_change(person: Supervisee, device: Device, attempted: str, settings, now: datetime):

@@ -72,8 +72,10 @@ class Officer(db.Model):
     password_hash: Mapped[str] = mapped_column(sa.String(200))
     totp_secret: Mapped[str] = mapped_column(sa.String(64))
     totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[datetime | None]
+    failed_logins: Mapped[int] = mapped_column(default=0)  # unused since 0010: see auth.LoginFailure
+    locked_until: Mapped[datetime | None]  # unused since 0010
+    # Set when someone else chose the password: until it is changed, the account may only change it.
+    password_change_required: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime]
 
@@ -102,8 +104,10 @@ class Supervisee(db.Model):
     supervision_end: Mapped[date]
     level: Mapped[str] = mapped_column(_enum("supervision_level", LEVELS))
     status: Mapped[str] = mapped_column(_enum("supervisee_status", SUPERVISEE_STATUSES), default="active")
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[datetime | None]
+    failed_logins: Mapped[int] = mapped_column(default=0)  # unused since 0010: see auth.LoginFailure
+    locked_until: Mapped[datetime | None]  # unused since 0010
+    # Set at enrolment (the officer chose the initial password): the first login must change it.
+    password_change_required: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

@@ -27,6 +27,7 @@ class OfficerOut(Output):
     role: Role
     bureau_id: int
     office_id: int | None
+    password_change_required: bool
 
 
 class SuperviseeOut(Output):
@@ -44,6 +45,7 @@ class SuperviseeOut(Output):
     level: Level
     status: Status
     device_bound: bool
+    password_change_required: bool
     created_at: UtcDateTime
     updated_at: UtcDateTime
 
@@ -61,6 +63,7 @@ class SuperviseeSelf(Output):
     supervision_end: date
     level: Level
     status: Status
+    password_change_required: bool
 
 
 class _Dates:

@@ -9,6 +9,7 @@ from argon2 import PasswordHasher
 
 from .access import Principal, get_in_scope, office_scope
 from ..errors import Conflict, NotFound, ValidationFailed
+from ..passwords import password_refusal, phone_forms
 from ..security import hash_national_id
 from .models import Device, Office, Officer, Supervisee
 
@@ -61,10 +62,14 @@ def enrol_supervisee(session, settings, hasher: PasswordHasher, principal: Princ
         raise Conflict("A supervisee with this ID number is already enrolled.",
                        code="duplicate_national_id")
     _check_phone_free(session, data["phone"])
+    refusal = password_refusal(settings, data["initial_password"], phone_forms(data["phone"]))
+    if refusal is not None:
+        raise _field_error("initial_password", *refusal)
     person = Supervisee(office_id=office_id, officer_id=officer_id, national_id_hash=id_hash,
                         national_id_last4=national_id[-4:],
                         password_hash=hasher.hash(data.pop("initial_password")),
-                        status="active", created_at=now, updated_at=now, **data)
+                        status="active", password_change_required=True,  # the officer chose it
+                        created_at=now, updated_at=now, **data)
     session.add(person)
     session.flush()
     return person

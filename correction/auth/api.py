@@ -68,10 +68,9 @@ def reset_device(supervisee_id: int):
 
 @bp.operation("POST", "/auth/password", summary="Change your password; your other sessions end",
               body=PasswordChange, status=204, auth="any", audit="auth.password_change",
-              errors=(422, 423, 429))
+              errors=(422, 423), rate_limit=LOGIN_LIMIT)  # guessing a current password is a login
 def change_password(body: PasswordChange):
     settings = current_app.config["SETTINGS"]
-    enforce_rate_limit("login", settings.LOGIN_RATE_LIMIT)
     accounts.change_password(db.session, settings, current_app.extensions["correction.hasher"],
                              current_principal(), g.caller_row, current=body.current_password,
                              new=body.new_password, client=request.remote_addr, now=now())

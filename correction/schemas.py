@@ -12,6 +12,7 @@ from pydantic import (AfterValidator, AwareDatetime, BaseModel, ConfigDict, Fiel
                       PlainSerializer, StringConstraints, WithJsonSchema)
 
 from .errors import ValidationFailed
+from .time import iso_z, parse_utc_instant, utc_instant
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -35,13 +36,13 @@ Password = Annotated[str, StringConstraints(min_length=1, max_length=256), After
 
 UtcDateTime = Annotated[
     AwareDatetime,
+    AfterValidator(utc_instant),  # in UTC, and within the years the API accepts (time.EARLIEST..LATEST)
     PlainSerializer(lambda v: _iso_z(v), return_type=str, when_used="json"),
     WithJsonSchema({"type": "string", "format": "date-time"}),
 ]
 
 
 def _iso_z(value: datetime) -> str:
-    from .time import iso_z
     return iso_z(value)
 
 
@@ -88,23 +89,47 @@ def encode_cursor(values: list[Any]) -> str:
 def decode_cursor(cursor: str) -> list[Any]:
     """Return the sort key values inside ``cursor``; a bad cursor is a 422."""
     try:
-        values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        # the API never writes NaN or infinities, so a cursor holding one is not ours
+        values = json.loads(base64.urlsafe_b64decode(cursor.encode()), parse_constant=_no_constant)
         if not isinstance(values, list) or not values:
             raise ValueError
         return values
-    except ValueError:
-        raise ValidationFailed("The cursor is not valid.", code="invalid_cursor",
-                               details={"fields": [{"path": "query.cursor", "code": "invalid",
-                                                    "message": "not a cursor from this API"}]}) from None
+    except (ValueError, RecursionError):
+        raise invalid_cursor() from None
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a cursor value")
+
+
+def invalid_cursor() -> ValidationFailed:
+    """The error for a cursor this API did not make."""
+    return ValidationFailed("The cursor is not valid.", code="invalid_cursor",
+                            details={"fields": [{"path": "query.cursor", "code": "invalid",
+                                                 "message": "not a cursor from this API"}]})
+
+
+def cursor_id(value: Any) -> int:
+    """Return an id read from a cursor; ValueError unless it is an int an id column can hold."""
+    # bool is an int too, and an id beyond the column's range fails in SQL on PostgreSQL
+    if type(value) is not int or not 0 <= value <= MAX_ID:
+        raise ValueError("not an id")
+    return value
+
+
+def cursor_instant(value: Any) -> datetime:
+    """Return the UTC instant read from a cursor; ValueError unless it is ISO 8601 with a zone, in range."""
+    return parse_utc_instant(value)
 
 
 def paginate(session, stmt: sa.Select, id_column, query: PageQuery, *, descending: bool = False) -> dict:
     """Run ``stmt`` as one keyset page ordered by ``id_column``; return items and next cursor."""
     if query.cursor:
         (after,) = decode_cursor(query.cursor)[:1]
-        # bool is an int too, and an id beyond the column's range fails in SQL on PostgreSQL
-        if type(after) is not int or not 0 <= after <= MAX_ID:
-            raise ValidationFailed("The cursor is not valid.", code="invalid_cursor")
+        try:
+            after = cursor_id(after)
+        except ValueError:
+            raise invalid_cursor() from None
         stmt = stmt.where(id_column < after if descending else id_column > after)
     order = id_column.desc() if descending else id_column.asc()
     rows = list(session.execute(stmt.order_by(order).limit(query.limit + 1)).scalars())

@@ -6,6 +6,7 @@ import hmac
 import logging
 import re
 import secrets
+import unicodedata
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -13,8 +14,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 # GB 11643-1999: 17 digits, then a check character computed from them.
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
-_ID_PATTERN = re.compile(r"^\d{17}[\dX]$")
-_ID_IN_TEXT = re.compile(r"(?<![0-9])\d{17}[\dXx](?![0-9A-Za-z])")
+_ID_PATTERN = re.compile(r"[0-9]{17}[0-9X]")  # ASCII only: \d would also take full-width and other digits
+_ID_IN_TEXT = re.compile(r"(?<!\d)\d{17}[\dXxＸｘ](?![0-9A-Za-z０-９Ａ-Ｚａ-ｚ])")  # full-width too
 
 
 def new_token() -> tuple[str, str]:
@@ -56,10 +57,15 @@ def _dummy_hash(hasher: PasswordHasher) -> str:
     return _DUMMY[key]
 
 
+def canonical_national_id(value: str) -> str:
+    """Return the one form of an ID number that is hashed: NFKC (full-width ３ and Ｘ become 3 and X), upper-case."""
+    return unicodedata.normalize("NFKC", value).strip().upper()
+
+
 def normalise_national_id(value: str) -> str:
-    """Return the ID number upper-cased; raise ValueError unless its check character fits."""
-    value = value.strip().upper()
-    if not _ID_PATTERN.match(value):
+    """Return the ID number in its canonical form; raise ValueError unless it is valid there."""
+    value = canonical_national_id(value)
+    if not _ID_PATTERN.fullmatch(value):
         raise ValueError("must be 18 characters: 17 digits and a digit or X")
     total = sum(int(d) * w for d, w in zip(value[:17], _ID_WEIGHTS))
     if _ID_CHECK[total % 11] != value[17]:
@@ -75,7 +81,7 @@ def national_id_check_char(first17: str) -> str:
 def hash_national_id(secret_key: str, national_id: str) -> str:
     """Return the keyed hash under which an ID number is stored and matched."""
     key = hashlib.sha256(b"national-id:" + secret_key.encode()).digest()
-    return hmac.new(key, national_id.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(key, canonical_national_id(national_id).encode(), hashlib.sha256).hexdigest()
 
 
 # Names whose values are secrets wherever they appear: a query or form parameter (OsmAnd's ``id``

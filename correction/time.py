@@ -11,6 +11,31 @@ from flask import current_app
 UTC = timezone.utc
 Clock = Callable[[], datetime]
 
+# The instants the API accepts. Anything outside is a mistake or a probe, and near the ends of
+# Python's range (years 1 and 9999) converting to UTC, adding a week or storing it overflows.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+def utc_instant(value: datetime) -> datetime:
+    """Return aware ``value`` in UTC; ValueError if it is naive or outside EARLIEST..LATEST."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("must carry a time zone (Z or an offset)")
+    try:
+        instant = value.astimezone(UTC)
+    except OverflowError:
+        instant = None
+    if instant is None or not EARLIEST <= instant < LATEST:
+        raise ValueError(f"must lie between {EARLIEST.year} and {LATEST.year}")
+    return instant
+
+
+def parse_utc_instant(text: str) -> datetime:
+    """Read an ISO 8601 time with a zone (``Z`` or an offset) as UTC; ValueError otherwise."""
+    if not isinstance(text, str):
+        raise ValueError("must be an ISO 8601 string")
+    return utc_instant(datetime.fromisoformat(text.replace("Z", "+00:00")))
+
 
 def utcnow() -> datetime:
     """Return the current time as an aware UTC datetime."""

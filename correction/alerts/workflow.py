@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from ..people.access import Principal, get_in_scope, office_scope
 from ..errors import Conflict, NotFound, ValidationFailed
-from ..schemas import decode_cursor, encode_cursor
+from ..schemas import cursor_id, cursor_instant, decode_cursor, encode_cursor, invalid_cursor
 from ..time import TZDateTime, iso_z
 from .models import Alert
 
@@ -34,10 +34,11 @@ def queue(session, principal: Principal, filters: dict[str, Any], limit: int, cu
     if cursor:
         try:
             rank, raised, alert_id = decode_cursor(cursor)
-            raised_at = datetime.fromisoformat(raised.replace("Z", "+00:00"))
-            rank, alert_id = int(rank), int(alert_id)
-        except (ValueError, TypeError, AttributeError):
-            raise ValidationFailed("The cursor is not valid.", code="invalid_cursor") from None
+            if rank not in (0, 1, 2) or type(rank) is not int:
+                raise ValueError
+            raised_at, alert_id = cursor_instant(raised), cursor_id(alert_id)
+        except ValueError:
+            raise invalid_cursor() from None
         stmt = stmt.where(sa.tuple_(_RANK, Alert.raised_at, Alert.id)
                           > sa.tuple_(sa.literal(rank), sa.literal(raised_at, TZDateTime()), sa.literal(alert_id)))
     rows = session.execute(stmt.order_by(_RANK, Alert.raised_at, Alert.id).limit(limit + 1)).all()

@@ -111,15 +111,21 @@ def osmand_get():
               media_type="text/plain", errors=(400,), rate_limit=OSMAND_LIMIT)
 def osmand_post():
     if request.mimetype == "application/json":
-        try:
-            body = json.loads(request.get_data() or b"{}")
-        except ValueError:
-            raise DomainError("The body is not valid JSON.", code="invalid_json") from None
-        if not isinstance(body, dict):
-            raise DomainError("The body must be a JSON object.", code="invalid_json")
+        body = _json_object(request.get_data() or b"{}")
         return _ingest_osmand(*_parsed(clients.osmand_json, body), json_mode=True)
     params = request.args.to_dict() | request.form.to_dict()
     return _osmand(params, json_mode=False)
+
+
+def _json_object(raw: bytes) -> dict:
+    """Return the JSON object in a client's body; 400 ``invalid_json`` for anything else."""
+    try:
+        body = json.loads(raw)
+    except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
+        raise DomainError("The body is not valid JSON.", code="invalid_json") from None
+    if not isinstance(body, dict):
+        raise DomainError("The body must be a JSON object.", code="invalid_json")
+    return body
 
 
 def _osmand(params, json_mode: bool):
@@ -153,12 +159,7 @@ def owntracks():
     person = _owntracks_person()
     raw = request.get_data()
     if raw.strip():
-        try:
-            message = json.loads(raw)
-        except ValueError:
-            raise DomainError("The body is not valid JSON.", code="invalid_json") from None
-        if not isinstance(message, dict):
-            raise DomainError("The body must be a JSON object.", code="invalid_json")
+        message = _json_object(raw)
         try:
             fix = clients.owntracks_fix(message)
         except (clients.ClientPayloadError, ValueError, OverflowError) as error:

@@ -6,8 +6,11 @@ shape, for the same pipeline as the app's batch upload.
 from __future__ import annotations
 
 import math
+import re
 from datetime import datetime, timezone
 from typing import Any, Mapping
+
+from ..time import EARLIEST, LATEST, utc_instant
 
 KNOT_MPS = 0.514444
 
@@ -79,20 +82,29 @@ def osmand_time(value: Any, now: datetime) -> str:
     if value in (None, ""):
         return now.isoformat()
     text = str(value).strip()
-    if text.lstrip("-").isdigit():
+    if _EPOCH.fullmatch(text):
         number = int(text)
-        seconds = number if number < 2_147_483_647 else number / 1000
-        return datetime.fromtimestamp(seconds, timezone.utc).isoformat()
+        return _epoch(number if number < 2_147_483_647 else number / 1000, "timestamp")
     try:
         if "T" in text:
             parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
         else:
             parsed = datetime.strptime(text, "%Y-%m-%d %H:%M:%S")
+        if parsed.tzinfo is None:  # the protocol's times are UTC
+            parsed = parsed.replace(tzinfo=timezone.utc)
+        return utc_instant(parsed).isoformat()
     except ValueError:
-        raise ClientPayloadError("timestamp is not in a known format") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.isoformat()
+        raise ClientPayloadError("timestamp is not in a known format or out of range") from None
+
+
+_EPOCH = re.compile(r"-?[0-9]{1,30}")  # ASCII digits only: str.isdigit() also takes "²" and "١"
+
+
+def _epoch(seconds: float, name: str) -> str:
+    """Return epoch ``seconds`` as ISO 8601 UTC; ClientPayloadError outside the accepted years."""
+    if not EARLIEST.timestamp() <= seconds < LATEST.timestamp():
+        raise ClientPayloadError(f"{name} is out of range")
+    return datetime.fromtimestamp(seconds, timezone.utc).isoformat()
 
 
 def owntracks_fix(message: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -102,8 +114,7 @@ def owntracks_fix(message: Mapping[str, Any]) -> dict[str, Any] | None:
     if message.get("lat") is None or message.get("lon") is None or message.get("tst") is None:
         raise ClientPayloadError("a location needs lat, lon and tst")
     fix: dict[str, Any] = {"lat": _number(message["lat"], "lat"), "lon": _number(message["lon"], "lon"),
-                           "recorded_at": datetime.fromtimestamp(int(_number(message["tst"], "tst")),
-                                                                 timezone.utc).isoformat(),
+                           "recorded_at": _epoch(int(_number(message["tst"], "tst")), "tst"),
                            "accuracy_m": _optional(message.get("acc"))}
     velocity = _optional(message.get("vel"))
     if velocity is not None and velocity >= 0:

@@ -27,6 +27,17 @@ COLUMNS = [  # (key, header, kind)
     ("status_colour", "矫正码 Status", "text"), ("last_fix_at", "最后定位 Last fix (UTC)", "text"),
 ]
 
+# Text starting with one of these is run as a formula by spreadsheet programs (OWASP, "CSV
+# Injection"); the full-width forms are what Chinese input methods type, and some programs accept them.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def inert(value: Any) -> Any:
+    """Return text a spreadsheet would run as a formula with a leading ``'``; other values as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
 
 def to_csv(report: dict[str, Any]) -> bytes:
     """One row per supervisee with a header; UTF-8 with a BOM so spreadsheet apps read the Chinese."""
@@ -34,7 +45,8 @@ def to_csv(report: dict[str, Any]) -> bytes:
     writer = csv.writer(buffer)
     writer.writerow(["week", *[header for _, header, _ in COLUMNS]])
     for row in report["supervisees"]:
-        writer.writerow([report["week"], *["" if row[key] is None else row[key] for key, _, _ in COLUMNS]])
+        cells = ["" if row[key] is None else row[key] for key, _, _ in COLUMNS]
+        writer.writerow([inert(cell) for cell in (report["week"], *cells)])
     return buffer.getvalue().encode("utf-8-sig")
 
 
@@ -76,6 +88,21 @@ def to_xlsx(report: dict[str, Any]) -> bytes:
     for item in report["daily"]:
         daily.append([item["date"], item["done"], item["missed"], item["rate"]])
         daily.cell(row=daily.max_row, column=4).number_format = "0.0%"
+    _text_stays_text(book)
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def _text_stays_text(book: Workbook) -> None:
+    """Store every text cell that looks like a formula as a string, shown exactly as it was written.
+
+    openpyxl writes any string starting with ``=`` as a formula. A string cell with the quote
+    prefix style is what Excel makes of a typed ``'=...``: text, also after the cell is edited.
+    """
+    for sheet in book:
+        for row in sheet.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str) and cell.value.startswith(FORMULA_STARTS):
+                    cell.data_type = "s"
+                    cell.quotePrefix = True

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from ..time import UTC
+from ..time import EARLIEST, LATEST, UTC
 
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 
@@ -31,7 +31,11 @@ def parse_week(label: str, zone: ZoneInfo) -> Week:
     match = _WEEK.match(label)
     if not match:
         raise ValueError("week must look like 2026-W47")
-    monday = date.fromisocalendar(int(match.group(1)), int(match.group(2)), 1)
+    year = int(match.group(1))
+    # a report reaches back 8 weeks for its trend, and a week's end is the next Monday
+    if not EARLIEST.year < year < LATEST.year - 1:
+        raise ValueError(f"week must lie between {EARLIEST.year + 1} and {LATEST.year - 2}")
+    monday = date.fromisocalendar(year, int(match.group(2)), 1)
     return week_of(monday, zone)
 
 

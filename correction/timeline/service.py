@@ -17,7 +17,7 @@ from ..errors import ValidationFailed
 from ..leave.models import LeaveRequest
 from ..locations.models import ZoneEvent
 from ..mall.models import PointEntry
-from ..schemas import MAX_ID, PageQuery, decode_cursor, encode_cursor
+from ..schemas import PageQuery, cursor_id, cursor_instant, decode_cursor, encode_cursor, invalid_cursor
 from ..time import TZDateTime, iso_z
 
 
@@ -88,12 +88,11 @@ def _cursor(cursor: str) -> tuple[datetime, str, int]:
     values = decode_cursor(cursor)
     try:
         at, type_, id_ = values
-        # an id beyond the columns' range (or a float like 1e300) would fail in SQL, not here
-        if type(id_) is not int or not 0 <= id_ <= MAX_ID:
+        if not isinstance(type_, str):
             raise ValueError
-        return datetime.fromisoformat(at.replace("Z", "+00:00")), str(type_), id_
-    except (ValueError, TypeError, AttributeError):
-        raise ValidationFailed("The cursor is not valid.", code="invalid_cursor") from None
+        return cursor_instant(at), type_, cursor_id(id_)
+    except ValueError:
+        raise invalid_cursor() from None
 
 
 def _plain(value: Any) -> Any:

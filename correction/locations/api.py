@@ -30,8 +30,10 @@ def _settings():
 def _osmand_key() -> str | None:
     """The ingest key an OsmAnd report names (its ``id``), wherever the client put it."""
     if request.mimetype == "application/json":
-        body = request.get_json(silent=True)
-        fields = body if isinstance(body, dict) else {}
+        try:
+            fields = _json_object(request.get_data(cache=True))
+        except DomainError:  # not JSON, or absurdly deep: the view answers that; no key to count
+            fields = {}
         key = fields.get("device_id") or fields.get("id") or fields.get("deviceid")
     else:
         fields = request.values

@@ -20,7 +20,7 @@ from jobs.schedule import schedule
 from tests.factories import API
 from tests.mall_support import (ADJUST, LEDGER, ME_POINTS, assert_balances_match_ledger, balance_of, code_of,
                                 give, ledger_of, ledger_sum, mall)  # noqa: F401
-from tests.test_checkins import local, post_checkin, station_code
+from tests.checkins.test_checkins import local, post_checkin, station_code
 
 DEFAULT_RULES = {
     # event: (points, daily cap, weekly cap)

@@ -14,7 +14,7 @@ from tests.factories import API
 from tests.mall_support import (ITEMS, MY_ORDERS, ORDERS, add_item, assert_balances_match_ledger, balance_of,
                                 code_of, give, ledger_of, mall, orders_of, redeem,  # noqa: F401
                                 stock_of)
-from tests.test_checkins import local
+from tests.checkins.test_checkins import local
 
 
 def item_body(**overrides) -> dict:

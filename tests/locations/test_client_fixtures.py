@@ -21,7 +21,7 @@ from correction.database import db
 from correction.locations.models import LocationFix
 from tests.factories import API
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "clients"
+FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "clients"
 QUERY_LINES = (FIXTURES / "osmand_query_urls.txt").read_text().split()
 JSON_BODIES = [json.loads(line) for line in (FIXTURES / "osmand_json_bodies.jsonl").read_text().splitlines() if line]
 KNOT = 0.514444

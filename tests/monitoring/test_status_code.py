@@ -14,7 +14,7 @@ from correction.alerts.models import Alert
 from correction.checkins.models import SpotCheck
 from correction.database import db
 from tests.factories import API
-from tests.test_checkins import decode_png, error_code, post_checkin, scene  # noqa: F401
+from tests.checkins.test_checkins import decode_png, error_code, post_checkin, scene  # noqa: F401
 
 VERIFY = f"{API}/codes/verify"
 # The colour each status is drawn in, as OpenCV reads it (BGR).

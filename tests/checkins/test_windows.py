@@ -14,7 +14,7 @@ from correction.checkins.windows import (cadence_for, period_of, upcoming_window
                                          windows_between)
 from correction.config import Settings
 from correction.time import UTC
-from tests.test_checkins import error_code, local, post_checkin, station_code
+from tests.checkins.test_checkins import error_code, local, post_checkin, station_code
 from tests.factories import API
 
 SETTINGS = Settings()

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -13,8 +12,6 @@ from correction.locations.models import LocationFix, ZoneEvent
 from correction.people.models import Office
 from correction.time import iso_z
 from tests.factories import API
-
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "clients"
 
 # A square of about 9.7 km x 11 km around Jinhua: the home permitted area.
 SQUARE = {"type": "Polygon", "coordinates": [[[119.60, 29.00], [119.70, 29.00], [119.70, 29.10],

@@ -1,6 +1,6 @@
 """Real location apps as clients: every shared fixture of Traccar Client (OsmAnd) and OwnTracks.
 
-Fixtures are read from ../shared/fixtures/clients; the device id in each is replaced by a real
+Fixtures are read from tests/fixtures/clients; the device id in each is replaced by a real
 ingest key. The frozen clock is set just after each fixture's own timestamp, so old fixtures are
 neither too old nor in the future.
 """
@@ -21,7 +21,7 @@ from correction.database import db
 from correction.locations.models import LocationFix
 from tests.factories import API
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "clients"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "clients"
 QUERY_LINES = (FIXTURES / "osmand_query_urls.txt").read_text().split()
 JSON_BODIES = [json.loads(line) for line in (FIXTURES / "osmand_json_bodies.jsonl").read_text().splitlines() if line]
 KNOT = 0.514444

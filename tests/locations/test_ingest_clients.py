@@ -1,6 +1,6 @@
 """Real location apps: Traccar Client / OsmAnd protocol and OwnTracks HTTP mode.
 
-Every request in ../shared/fixtures/clients is replayed as the app sends it, with the fixture's
+Every request in tests/fixtures/clients is replayed as the app sends it, with the fixture's
 device id replaced by a real ingest key. The frozen clock is set just after each fixture's own
 timestamp, so old recordings are neither too old (retention) nor in the future. Stored values
 are read back from location_fixes, in our units (m/s, percent).
@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
@@ -20,7 +21,9 @@ from correction.people.models import Device
 from correction.time import iso_z
 from tests.factories import API
 from tests.helpers import error_of
-from tests.locations_support import FIXTURES, alerts, make_scene, stored_fixes
+from tests.locations_support import alerts, make_scene, stored_fixes
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "clients"
 
 QUERY_LINES = (FIXTURES / "osmand_query_urls.txt").read_text().splitlines()
 JSON_BODIES = [json.loads(line) for line in (FIXTURES / "osmand_json_bodies.jsonl").read_text().splitlines()

@@ -20,7 +20,7 @@ from correction.alerts.service import raise_alert
 from correction.database import db
 from correction.time import iso_z
 from tests.factories import API
-from tests.helpers import error_of
+from tests.assertions import error_of
 
 ALERTS = f"{API}/alerts"
 _subjects = itertools.count(1)

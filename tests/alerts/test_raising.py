@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from correction.alerts.models import Alert
 from correction.alerts.service import raise_alert
 from correction.database import db
-from tests.helpers import rows
+from tests.assertions import rows
 
 
 @pytest.fixture

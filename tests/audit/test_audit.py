@@ -19,7 +19,7 @@ from correction.audit.models import AuditEntry
 from correction.database import db
 from correction.time import iso_z
 from tests.factories import API, valid_national_id
-from tests.helpers import error_of, rows
+from tests.assertions import error_of, rows
 
 AUDIT = f"{API}/audit"
 SUPERVISEES = f"{API}/supervisees"

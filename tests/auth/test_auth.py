@@ -21,7 +21,7 @@ from correction.database import db
 from correction.people.models import Device, Officer, Supervisee
 from correction.time import iso_z
 from tests.factories import API
-from tests.helpers import count, error_of, field_paths, rows
+from tests.assertions import count, error_of, field_paths, rows
 
 ME = f"{API}/me"
 LOGOUT = f"{API}/auth/logout"

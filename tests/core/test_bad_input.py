@@ -17,7 +17,7 @@ from correction.audit.models import AuditEntry
 from correction.people import service as people_service
 from correction.people.models import Supervisee
 from tests.factories import API, valid_national_id
-from tests.helpers import count, error_of, field_paths, rows
+from tests.assertions import count, error_of, field_paths, rows
 
 LOGIN = f"{API}/auth/officer/login"
 SUPERVISEES = f"{API}/supervisees"

@@ -27,7 +27,7 @@ from jobs import runner as job_runner
 from jobs.schedule import JobSpec, schedule
 from tests.conftest import make_settings
 from tests.factories import API
-from tests.helpers import error_of
+from tests.assertions import error_of
 
 UNREACHABLE_PG = "postgresql://postgres@127.0.0.1:1/nowhere"
 _keys = itertools.count(1)

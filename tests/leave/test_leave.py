@@ -14,7 +14,7 @@ from correction.leave.models import LeaveRequest
 from correction.locations.models import Zone
 from correction.time import iso_z
 from tests.factories import API
-from tests.helpers import error_of
+from tests.assertions import error_of
 from tests.locations_support import INSIDE, OUTSIDE, alerts, fix, make_scene, upload, walk
 
 HANGZHOU = {"type": "Circle", "center": [120.1551, 30.2741], "radius_m": 20_000}

@@ -16,7 +16,7 @@ from correction.database import db
 from correction.mall.models import PointEntry
 from correction.time import iso_z
 from tests.factories import API
-from tests.helpers import error_of
+from tests.assertions import error_of
 from tests.locations_support import (INSIDE, INSIDE_2, OUTSIDE, alerts, fix, make_scene, stored_fixes, upload,
                                      walk)
 

@@ -11,7 +11,7 @@ from correction.notifications.models import Notification
 from correction.notifications.service import notify
 from correction.time import iso_z
 from tests.factories import API
-from tests.helpers import error_of, rows
+from tests.assertions import error_of, rows
 
 NOTIFICATIONS = f"{API}/me/notifications"
 

@@ -19,7 +19,7 @@ from correction.audit.models import AuditEntry
 from correction.database import db
 from correction.people.models import Supervisee
 from tests.factories import API, valid_national_id
-from tests.helpers import count, error_of, field_paths, rows
+from tests.assertions import count, error_of, field_paths, rows
 
 SUPERVISEES = f"{API}/supervisees"
 

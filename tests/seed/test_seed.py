@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from correction.database import db
 from correction.people.models import Bureau, Office, Officer, Station, Supervisee
 from tests.factories import API
-from tests.helpers import count
+from tests.assertions import count
 
 
 def seed(runner, path) -> dict:

@@ -1,4 +1,4 @@
-"""Small assertions shared by the foundation tests."""
+"""Assertions and read-backs shared by the tests: the one error shape, rows and counts in the database."""
 from __future__ import annotations
 
 import sqlalchemy as sa

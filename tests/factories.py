@@ -1,4 +1,8 @@
-"""Factories for test data, and a helper that logs people in through the API."""
+"""The one builder of test data: rows, whole scenes, and a helper that logs people in through the API.
+
+``make`` (a :class:`Factory`) builds committed rows and, from them, the scenes tests act on, each a
+small dataclass with named fields; ``auth`` (an :class:`Auth`) logs officers and supervisees in.
+"""
 from __future__ import annotations
 
 import itertools
@@ -37,11 +41,51 @@ class SuperviseeLogin:
     device_id: str
 
 
-class Factory:
-    """Builds rows directly in the database, committed, for tests to act on."""
+@dataclass
+class Scene:
+    """One office at work: its officer and a supervisee of theirs; on request a station, a second
+    supervisee, the officer's headers and the supervisee's phone (headers from the bound device)."""
+    office: Office
+    officer: OfficerLogin
+    person: SuperviseeLogin
+    station: Station | None = None
+    other: SuperviseeLogin | None = None
+    headers: dict[str, str] | None = None
+    phone: dict[str, str] | None = None
 
-    def __init__(self, app, clock):
-        self.app, self.clock = app, clock
+    @property
+    def person_id(self) -> int:
+        return self.person.supervisee.id
+
+
+@dataclass
+class Org:
+    """Two bureaus. 金华市婺城区司法局 has 城中街道司法所 (``office``) and 城东街道司法所 (``sister_office``),
+    an officer and a supervisee in each, and a supervisor; 兰溪市司法局 (``other_bureau``) has
+    云山街道司法所 (``foreign_office``) with its officer, a supervisee and its own supervisor."""
+    bureau: Bureau
+    office: Office
+    sister_office: Office
+    other_bureau: Bureau
+    foreign_office: Office
+    officer: OfficerLogin
+    sister_officer: OfficerLogin
+    supervisor: OfficerLogin
+    foreign_supervisor: OfficerLogin
+    person: SuperviseeLogin
+    sister_person: SuperviseeLogin
+    foreign_officer: OfficerLogin
+    foreign_person: SuperviseeLogin
+    other: SuperviseeLogin | None = None  # a second supervisee of ``officer``, on request
+    headers: dict[str, str] | None = None  # ``officer`` logged in, on request
+    supervisor_headers: dict[str, str] | None = None
+
+
+class Factory:
+    """Builds rows directly in the database, committed, and the scenes tests act on."""
+
+    def __init__(self, app, clock, auth: Auth | None = None):
+        self.app, self.clock, self.auth = app, clock, auth
 
     def _save(self, obj):
         with self.app.app_context():
@@ -93,6 +137,58 @@ class Factory:
             supervision_end=end, level=level, status=status, failed_logins=0,
             created_at=self.clock(), updated_at=self.clock(), **extra))
         return SuperviseeLogin(person, password, f"device-{n}")
+
+    # --- scenes ------------------------------------------------------------------------------------
+
+    def scene(self, level: str = "normal", *, station: bool = False, other: str | None = None,
+              officer_login: bool = False, phone: bool = True, zone: dict | None = None) -> Scene:
+        """An office, its officer and a supervisee of ``level``; with ``station`` the office's station
+        (the default place, radius 100 m), with ``other`` a second supervisee of that level. Then,
+        in this order: the officer logged in (``officer_login``: the clock moves 30 s), the
+        supervisee logged in on their phone (``phone``), and ``zone`` set as their permitted area."""
+        office = self.office()
+        officer = self.officer(office)
+        station_row = self.station(office) if station else None
+        person = self.supervisee(office, officer.officer, level=level)
+        other_person = self.supervisee(office, officer.officer, level=other) if other else None
+        scene = Scene(office, officer, person, station_row, other_person)
+        if officer_login:
+            scene.headers = self.auth.officer(officer)
+        if phone:
+            scene.phone = self.auth.supervisee(person)
+        if zone is not None:
+            assert scene.headers is not None, "an officer sets the permitted area: log them in"
+            self.zone(scene, zone)
+        return scene
+
+    def zone(self, scene: Scene, geometry: dict, *, kind: str = "permitted", name: str = "辖区") -> int:
+        """A zone of the scene's supervisee, set by its officer through the API; its id."""
+        response = self.auth.client.post(f"{API}/supervisees/{scene.person_id}/zones", headers=scene.headers,
+                                          json={"kind": kind, "name": name, "geometry": geometry})
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()["id"]
+
+    def org(self, level: str = "normal", *, other: str | None = None, logins: bool = False) -> Org:
+        """The two bureaus of :class:`Org`; ``person`` is of ``level``, ``other`` (a second supervisee of
+        the officer) of that level if given; with ``logins`` the officer and then the supervisor log in."""
+        bureau = self.bureau()
+        office = self.office(bureau, name="城中街道司法所")
+        sister_office = self.office(bureau, name="城东街道司法所")
+        other_bureau = self.bureau(name="兰溪市司法局")
+        foreign_office = self.office(other_bureau, name="云山街道司法所")
+        officer, sister_officer = self.officer(office), self.officer(sister_office)
+        supervisor = self.officer(role="supervisor", bureau_id=bureau.id)
+        foreign_supervisor = self.officer(role="supervisor", bureau_id=other_bureau.id)
+        person = self.supervisee(office, officer.officer, level=level)
+        other_person = self.supervisee(office, officer.officer, level=other) if other else None
+        sister_person = self.supervisee(sister_office, sister_officer.officer)
+        foreign_officer = self.officer(foreign_office)
+        foreign_person = self.supervisee(foreign_office, foreign_officer.officer)
+        org = Org(bureau, office, sister_office, other_bureau, foreign_office, officer, sister_officer, supervisor,
+                  foreign_supervisor, person, sister_person, foreign_officer, foreign_person, other_person)
+        if logins:
+            org.headers, org.supervisor_headers = self.auth.officer(officer), self.auth.officer(supervisor)
+        return org
 
 
 class Auth:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 from datetime import datetime, timedelta
-from types import SimpleNamespace
 from urllib.parse import quote
 
 import pytest
@@ -19,8 +18,8 @@ from correction.alerts.models import Alert
 from correction.alerts.service import raise_alert
 from correction.database import db
 from correction.time import iso_z
-from tests.factories import API
 from tests.assertions import error_of
+from tests.factories import API
 
 ALERTS = f"{API}/alerts"
 _subjects = itertools.count(1)
@@ -28,21 +27,9 @@ _subjects = itertools.count(1)
 
 @pytest.fixture
 def org(make):
-    """Bureau with offices A and C (an officer each, one supervisor), and a second bureau with X."""
-    s = SimpleNamespace()
-    s.bureau = make.bureau()
-    s.office_a = make.office(s.bureau)
-    s.office_c = make.office(s.bureau)
-    s.officer_a = make.officer(s.office_a)
-    s.officer_c = make.officer(s.office_c)
-    s.supervisor = make.officer(role="supervisor", bureau_id=s.bureau.id)
-    s.office_x = make.office()
-    s.supervisor_x = make.officer(role="supervisor", bureau_id=s.office_x.bureau_id)
-    s.pa1 = make.supervisee(s.office_a, s.officer_a.officer)
-    s.pa2 = make.supervisee(s.office_a, s.officer_a.officer, level="strict")
-    s.pc1 = make.supervisee(s.office_c, s.officer_c.officer)
-    s.px = make.supervisee(s.office_x, make.officer(s.office_x).officer)
-    return s
+    """Bureau with two offices (an officer each, one supervisor), and a second bureau with its own;
+    two supervisees (one strict) in the first office, one in each other office."""
+    return make.org(other="strict")
 
 
 def raise_at(app, person, at: datetime, *, type: str = "missed_checkin", subject: str | None = None,
@@ -83,8 +70,8 @@ def resolve(client, headers, alert_id: int, outcome: str = "excused", note: str 
 
 def test_the_queue_lists_open_then_acknowledged_then_resolved_each_oldest_first(app, client, auth, clock, org):
     t0 = clock()
-    made = [raise_at(app, org.pa1, t0 + timedelta(minutes=m)) for m in range(9)]
-    headers = auth.officer(org.officer_a)
+    made = [raise_at(app, org.person, t0 + timedelta(minutes=m)) for m in range(9)]
+    headers = auth.officer(org.officer)
     for alert_id in (made[0], made[4], made[7]):
         assert resolve(client, headers, alert_id).status_code == 200
     for alert_id in (made[1], made[5], made[8]):
@@ -98,14 +85,14 @@ def test_the_queue_lists_open_then_acknowledged_then_resolved_each_oldest_first(
 def test_the_queue_filters_by_status_type_severity_person_office_time_and_escalation(
         app, client, auth, clock, org):
     t0 = clock()
-    early = raise_at(app, org.pa1, t0, type="signal_lost", subject="signal:never")
-    middle = raise_at(app, org.pa2, t0 + timedelta(hours=1), type="zone_exit", subject="zone:1", severity="critical")
-    late = raise_at(app, org.pa1, t0 + timedelta(hours=2))
-    other_office = raise_at(app, org.pc1, t0 + timedelta(hours=3))
+    early = raise_at(app, org.person, t0, type="signal_lost", subject="signal:never")
+    middle = raise_at(app, org.other, t0 + timedelta(hours=1), type="zone_exit", subject="zone:1", severity="critical")
+    late = raise_at(app, org.person, t0 + timedelta(hours=2))
+    other_office = raise_at(app, org.sister_person, t0 + timedelta(hours=3))
     with app.app_context():
         db.session.execute(sa.update(Alert).where(Alert.id == middle).values(escalated_at=t0 + timedelta(hours=2)))
         db.session.commit()
-    headers = auth.officer(org.officer_a)
+    headers = auth.officer(org.officer)
     assert ack(client, headers, late).status_code == 200
 
     def get(query: str) -> list[int]:
@@ -118,10 +105,10 @@ def test_the_queue_filters_by_status_type_severity_person_office_time_and_escala
     assert get("type=signal_lost") == [early]
     assert get("severity=critical") == [middle]
     assert get("severity=medium") == [late]
-    assert get(f"supervisee_id={org.pa1.supervisee.id}") == [early, late]
-    assert get(f"supervisee_id={org.pc1.supervisee.id}") == []  # not in this officer's office
-    assert get(f"office_id={org.office_a.id}") == [early, middle, late]
-    assert get(f"office_id={org.office_c.id}") == []
+    assert get(f"supervisee_id={org.person.supervisee.id}") == [early, late]
+    assert get(f"supervisee_id={org.sister_person.supervisee.id}") == []  # not in this officer's office
+    assert get(f"office_id={org.office.id}") == [early, middle, late]
+    assert get(f"office_id={org.sister_office.id}") == []
     since, until = quote(iso_z(t0 + timedelta(hours=1))), quote(iso_z(t0 + timedelta(hours=2)))
     assert get(f"since={since}") == [middle, late]  # since is inclusive
     assert get(f"until={until}") == [early, middle]  # until is exclusive
@@ -131,20 +118,20 @@ def test_the_queue_filters_by_status_type_severity_person_office_time_and_escala
     assert get("status=open&type=zone_exit&escalated=true") == [middle]
 
     boss = auth.officer(org.supervisor)
-    assert ids(client.get(f"{ALERTS}?office_id={org.office_c.id}", headers=boss)) == [other_office]
-    assert ids(client.get(f"{ALERTS}?office_id={org.office_a.id}&status=open", headers=boss)) == [early, middle]
+    assert ids(client.get(f"{ALERTS}?office_id={org.sister_office.id}", headers=boss)) == [other_office]
+    assert ids(client.get(f"{ALERTS}?office_id={org.office.id}&status=open", headers=boss)) == [early, middle]
 
 
 @pytest.mark.parametrize("query", ["status=closed", "type=bad_mood", "severity=urgent", "escalated=maybe",
                                    "since=yesterday", "supervisee_id=0", "limit=0", "limit=201"])
 def test_bad_queue_filters_are_validation_errors(client, auth, org, query):
-    error_of(client.get(f"{ALERTS}?{query}", headers=auth.officer(org.officer_a)), 422)
+    error_of(client.get(f"{ALERTS}?{query}", headers=auth.officer(org.officer)), 422)
 
 
 def test_pages_cover_the_queue_without_gaps_or_duplicates(app, client, auth, clock, org):
     t0 = clock()
-    made = [raise_at(app, org.pa1 if n % 2 else org.pa2, t0 + timedelta(minutes=n % 4)) for n in range(11)]
-    headers = auth.officer(org.officer_a)
+    made = [raise_at(app, org.person if n % 2 else org.other, t0 + timedelta(minutes=n % 4)) for n in range(11)]
+    headers = auth.officer(org.officer)
     for alert_id in made[::3]:
         assert ack(client, headers, alert_id).status_code == 200
     for alert_id in made[1::5]:
@@ -170,17 +157,17 @@ def test_pages_cover_the_queue_without_gaps_or_duplicates(app, client, auth, clo
 
 
 def test_a_forged_cursor_is_refused(client, auth, org):
-    response = client.get(f"{ALERTS}?cursor=bm90LWEtY3Vyc29y", headers=auth.officer(org.officer_a))
+    response = client.get(f"{ALERTS}?cursor=bm90LWEtY3Vyc29y", headers=auth.officer(org.officer))
     assert error_of(response, 422)["code"] == "invalid_cursor"
 
 
 # --- scope ---------------------------------------------------------------------------------
 
 def test_another_offices_alerts_are_invisible_and_untouchable(app, client, auth, clock, org):
-    mine = raise_at(app, org.pa1, clock())
-    theirs = raise_at(app, org.pc1, clock())
-    foreign = raise_at(app, org.px, clock())
-    headers = auth.officer(org.officer_c)
+    mine = raise_at(app, org.person, clock())
+    theirs = raise_at(app, org.sister_person, clock())
+    foreign = raise_at(app, org.foreign_person, clock())
+    headers = auth.officer(org.sister_officer)
     assert ids(client.get(ALERTS, headers=headers)) == [theirs]
     for response in (client.get(f"{ALERTS}/{mine}", headers=headers), ack(client, headers, mine),
                      resolve(client, headers, mine, outcome="warning"),
@@ -193,9 +180,9 @@ def test_another_offices_alerts_are_invisible_and_untouchable(app, client, auth,
 
 
 def test_a_supervisor_sees_and_works_the_whole_bureau_but_not_another(app, client, auth, clock, org):
-    in_a = raise_at(app, org.pa1, clock())
-    in_c = raise_at(app, org.pc1, clock() + timedelta(minutes=1))
-    foreign = raise_at(app, org.px, clock() + timedelta(minutes=2))
+    in_a = raise_at(app, org.person, clock())
+    in_c = raise_at(app, org.sister_person, clock() + timedelta(minutes=1))
+    foreign = raise_at(app, org.foreign_person, clock() + timedelta(minutes=2))
     boss = auth.officer(org.supervisor)
     assert ids(client.get(ALERTS, headers=boss)) == [in_a, in_c]
     assert client.get(f"{ALERTS}/{in_c}", headers=boss).status_code == 200
@@ -203,14 +190,14 @@ def test_a_supervisor_sees_and_works_the_whole_bureau_but_not_another(app, clien
     assert acknowledged.status_code == 200
     assert acknowledged.get_json()["acknowledged_by"] == org.supervisor.officer.id
     assert error_of(client.get(f"{ALERTS}/{foreign}", headers=boss), 404)["code"] == "alert_not_found"
-    other_boss = auth.officer(org.supervisor_x)
+    other_boss = auth.officer(org.foreign_supervisor)
     assert ids(client.get(ALERTS, headers=other_boss)) == [foreign]
     assert error_of(ack(client, other_boss, in_a), 404)["code"] == "alert_not_found"
 
 
 def test_supervisees_cannot_read_the_queue(app, client, auth, clock, org):
-    raise_at(app, org.pa1, clock())
-    phone = auth.supervisee(org.pa1)
+    raise_at(app, org.person, clock())
+    phone = auth.supervisee(org.person)
     assert client.get(ALERTS, headers=phone).status_code == 403
     assert client.get(ALERTS).status_code == 401
 
@@ -218,13 +205,13 @@ def test_supervisees_cannot_read_the_queue(app, client, auth, clock, org):
 # --- acknowledge and resolve ---------------------------------------------------------------------
 
 def test_acknowledging_takes_an_open_alert_once(app, client, auth, clock, org):
-    alert_id = raise_at(app, org.pa1, clock())
-    headers = auth.officer(org.officer_a)
+    alert_id = raise_at(app, org.person, clock())
+    headers = auth.officer(org.officer)
     first = ack(client, headers, alert_id)
     assert first.status_code == 200
     body = first.get_json()
     assert (body["status"], body["acknowledged_by"], body["acknowledged_at"]) == (
-        "acknowledged", org.officer_a.officer.id, iso_z(clock()))
+        "acknowledged", org.officer.officer.id, iso_z(clock()))
     clock.advance(minutes=5)
     again = ack(client, headers, alert_id)
     assert error_of(again, 409)["code"] == "alert_already_acknowledged"
@@ -240,8 +227,8 @@ SANCTIONS = ("commendation", "admonition", "warning", "revocation_requested")
 @pytest.mark.parametrize("outcome", ["false_alarm", "excused", *SANCTIONS])
 def test_resolving_records_the_outcome_the_note_and_for_a_sanction_its_article(
         app, client, auth, clock, org, outcome):
-    alert_id = raise_at(app, org.pa1, clock(), type="signal_lost", subject="signal:never")
-    headers = auth.officer(org.officer_a)
+    alert_id = raise_at(app, org.person, clock(), type="signal_lost", subject="signal:never")
+    headers = auth.officer(org.officer)
     response = resolve(client, headers, alert_id, outcome=outcome, note="  谈话教育，已说明情况  ")
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
@@ -251,7 +238,7 @@ def test_resolving_records_the_outcome_the_note_and_for_a_sanction_its_article(
         "resolved", outcome, "谈话教育，已说明情况", expected_article)
     if outcome in SANCTIONS:
         assert "第二十八条" in body["article"]  # Art. 28, the sanction ladder
-    assert body["resolved_by"] == org.officer_a.officer.id and body["resolved_at"] == iso_z(clock())
+    assert body["resolved_by"] == org.officer.officer.id and body["resolved_at"] == iso_z(clock())
     assert body["acknowledged_at"] == iso_z(clock())  # resolving an open alert also takes it
     row = stored(app, alert_id)
     assert (row.status, row.outcome, row.article) == ("resolved", outcome, expected_article)
@@ -265,50 +252,50 @@ def test_resolving_records_the_outcome_the_note_and_for_a_sanction_its_article(
     ({"note": "no outcome"}, "outcome"),
 ])
 def test_a_resolution_needs_a_known_outcome_and_a_note(app, client, auth, clock, org, body, field):
-    alert_id = raise_at(app, org.pa1, clock())
-    response = client.post(f"{ALERTS}/{alert_id}/resolve", headers=auth.officer(org.officer_a), json=body)
+    alert_id = raise_at(app, org.person, clock())
+    response = client.post(f"{ALERTS}/{alert_id}/resolve", headers=auth.officer(org.officer), json=body)
     error = error_of(response, 422)
     assert field in {item["path"] for item in error["details"]["fields"]}
     assert stored(app, alert_id).status == "open"
 
 
 def test_resolving_twice_is_a_conflict_and_the_first_outcome_stands(app, client, auth, clock, org):
-    alert_id = raise_at(app, org.pa1, clock())
-    headers = auth.officer(org.officer_a)
+    alert_id = raise_at(app, org.person, clock())
+    headers = auth.officer(org.officer)
     assert ack(client, headers, alert_id).status_code == 200
     assert resolve(client, headers, alert_id, outcome="admonition", note="first").status_code == 200
     again = resolve(client, auth.officer(org.supervisor), alert_id, outcome="false_alarm", note="second")
     assert error_of(again, 409)["code"] == "alert_already_resolved"
     row = stored(app, alert_id)
-    assert (row.outcome, row.note, row.resolved_by) == ("admonition", "first", org.officer_a.officer.id)
+    assert (row.outcome, row.note, row.resolved_by) == ("admonition", "first", org.officer.officer.id)
 
 
 def test_every_action_on_an_alert_is_audited_and_shows_on_the_timeline(app, client, auth, clock, org):
-    alert_id = raise_at(app, org.pa1, clock(), type="signal_lost", subject="signal:never")
-    headers = auth.officer(org.officer_a)
+    alert_id = raise_at(app, org.person, clock(), type="signal_lost", subject="signal:never")
+    headers = auth.officer(org.officer)
     assert client.get(f"{ALERTS}/{alert_id}", headers=headers).status_code == 200
     assert ack(client, headers, alert_id).status_code == 200
     assert ack(client, headers, alert_id).status_code == 409
     assert resolve(client, headers, alert_id, outcome="warning", note="out of contact").status_code == 200
     assert resolve(client, headers, alert_id).status_code == 409
-    assert ack(client, auth.officer(org.officer_c), alert_id).status_code == 404
+    assert ack(client, auth.officer(org.sister_officer), alert_id).status_code == 404
 
     boss = auth.officer(org.supervisor)
     audit = client.get(f"{API}/audit?target_type=alert&target_id={alert_id}&limit=200", headers=boss)
     assert audit.status_code == 200, audit.get_json()
     entries = list(reversed(audit.get_json()["items"]))  # newest first on the wire
     assert [(e["action"], e["outcome"], e["actor_id"]) for e in entries] == [
-        ("alert.read", "ok", org.officer_a.officer.id),
-        ("alert.acknowledge", "ok", org.officer_a.officer.id),
-        ("alert.acknowledge", "alert_already_acknowledged", org.officer_a.officer.id),
-        ("alert.resolve", "ok", org.officer_a.officer.id),
-        ("alert.resolve", "alert_already_resolved", org.officer_a.officer.id),
-        ("alert.acknowledge", "alert_not_found", org.officer_c.officer.id),
+        ("alert.read", "ok", org.officer.officer.id),
+        ("alert.acknowledge", "ok", org.officer.officer.id),
+        ("alert.acknowledge", "alert_already_acknowledged", org.officer.officer.id),
+        ("alert.resolve", "ok", org.officer.officer.id),
+        ("alert.resolve", "alert_already_resolved", org.officer.officer.id),
+        ("alert.acknowledge", "alert_not_found", org.sister_officer.officer.id),
     ]
     assert all(e["actor_type"] == "officer" and e["target_type"] == "alert" for e in entries)
     assert entries[3]["details"] == {"outcome": "warning"}
 
-    timeline = client.get(f"{API}/supervisees/{org.pa1.supervisee.id}/timeline", headers=boss)
+    timeline = client.get(f"{API}/supervisees/{org.person.supervisee.id}/timeline", headers=boss)
     assert timeline.status_code == 200, timeline.get_json()
     [event] = [e for e in timeline.get_json()["items"] if e["type"] == "alert"]
     assert event["id"] == alert_id
@@ -331,9 +318,9 @@ def test_every_action_on_an_alert_is_audited_and_shows_on_the_timeline(app, clie
 ])
 def test_signal_lost_alerts_carry_how_long_out_of_contact_and_the_ladders_step(
         app, client, auth, clock, org, silent, suggested):
-    headers = auth.officer(org.officer_a)  # first: logging in moves the clock 30 s
+    headers = auth.officer(org.officer)  # first: logging in moves the clock 30 s
     last_fix = clock() - silent  # exactly at the boundary: the boundaries are inclusive
-    alert_id = raise_at(app, org.pa1, clock() - timedelta(hours=1), type="signal_lost", subject="signal:7",
+    alert_id = raise_at(app, org.person, clock() - timedelta(hours=1), type="signal_lost", subject="signal:7",
                         evidence={"last_fix_at": iso_z(last_fix), "silent_since": iso_z(last_fix)})
     body = client.get(f"{ALERTS}/{alert_id}", headers=headers).get_json()
     contact = body["out_of_contact"]
@@ -349,14 +336,14 @@ def test_signal_lost_alerts_carry_how_long_out_of_contact_and_the_ladders_step(
 
 def test_out_of_contact_counts_from_enrolment_without_a_fix_and_stops_at_resolution(app, client, auth, clock, org):
     enrolled = clock() - timedelta(days=4)
-    never = raise_at(app, org.pa1, clock(), type="signal_lost", subject="signal:never",
+    never = raise_at(app, org.person, clock(), type="signal_lost", subject="signal:never",
                      evidence={"last_fix_at": None, "silent_since": iso_z(enrolled)})
-    other = raise_at(app, org.pa1, clock())
-    headers = auth.officer(org.officer_a)
+    other = raise_at(app, org.person, clock())
+    headers = auth.officer(org.officer)
     assert client.get(f"{ALERTS}/{other}", headers=headers).get_json()["out_of_contact"] is None
     assert resolve(client, headers, never, outcome="admonition").status_code == 200
     clock.advance(days=20)  # three weeks later the episode still measures four days
-    headers = auth.officer(org.officer_a)
+    headers = auth.officer(org.officer)
     contact = client.get(f"{ALERTS}/{never}", headers=headers).get_json()["out_of_contact"]
     assert contact["since"] == iso_z(enrolled)
     assert contact["days"] == pytest.approx(4.0, abs=0.01)
@@ -367,15 +354,15 @@ def test_out_of_contact_counts_from_enrolment_without_a_fix_and_stops_at_resolut
 
 def test_a_supervisee_lists_their_own_unresolved_alerts_newest_first(app, client, auth, clock, org):
     t0 = clock()
-    older = raise_at(app, org.pa1, t0)
-    newer = raise_at(app, org.pa1, t0 + timedelta(hours=1), type="signal_lost", subject="signal:never")
-    done = raise_at(app, org.pa1, t0 + timedelta(hours=2), type="leave_overdue", subject="leave:1")
-    raise_at(app, org.pa1, t0 + timedelta(hours=3), type="device_changed", subject="device:2")  # nothing to explain
-    raise_at(app, org.pa2, t0)  # someone else's
-    assert resolve(client, auth.officer(org.officer_a), done).status_code == 200
-    headers = auth.officer(org.officer_a)
+    older = raise_at(app, org.person, t0)
+    newer = raise_at(app, org.person, t0 + timedelta(hours=1), type="signal_lost", subject="signal:never")
+    done = raise_at(app, org.person, t0 + timedelta(hours=2), type="leave_overdue", subject="leave:1")
+    raise_at(app, org.person, t0 + timedelta(hours=3), type="device_changed", subject="device:2")  # nothing to explain
+    raise_at(app, org.other, t0)  # someone else's
+    assert resolve(client, auth.officer(org.officer), done).status_code == 200
+    headers = auth.officer(org.officer)
     assert ack(client, headers, older).status_code == 200
-    mine = client.get(f"{API}/me/alerts", headers=auth.supervisee(org.pa1))
+    mine = client.get(f"{API}/me/alerts", headers=auth.supervisee(org.person))
     assert mine.status_code == 200
     assert [(a["id"], a["type"], a["status"]) for a in mine.get_json()["items"]] == [
         (newer, "signal_lost", "open"), (older, "missed_checkin", "acknowledged")]
@@ -384,26 +371,26 @@ def test_a_supervisee_lists_their_own_unresolved_alerts_newest_first(app, client
 
 
 def test_a_supervisee_explains_their_alert_and_the_officer_reads_it(app, client, auth, clock, org):
-    alert_id = raise_at(app, org.pa1, clock(), type="signal_lost", subject="signal:never")
-    phone = auth.supervisee(org.pa1)
+    alert_id = raise_at(app, org.person, clock(), type="signal_lost", subject="signal:never")
+    phone = auth.supervisee(org.person)
     clock.advance(minutes=10)
     response = client.post(f"{API}/me/alerts/{alert_id}/explanation", headers=phone,
                            json={"explanation": "手机坏了 the phone broke"})
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["explanation"] == "手机坏了 the phone broke"
     assert response.get_json()["explained_at"] == iso_z(clock())
-    seen = client.get(f"{ALERTS}/{alert_id}", headers=auth.officer(org.officer_a)).get_json()
+    seen = client.get(f"{ALERTS}/{alert_id}", headers=auth.officer(org.officer)).get_json()
     assert (seen["explanation"], seen["explained_at"], seen["status"]) == (
         "手机坏了 the phone broke", iso_z(clock() - timedelta(seconds=30)), "open")
     assert stored(app, alert_id).explanation == "手机坏了 the phone broke"
 
 
 def test_a_supervisee_cannot_explain_someone_elses_or_a_resolved_alert(app, client, auth, clock, org):
-    theirs = raise_at(app, org.pa2, clock())
-    resolved = raise_at(app, org.pa1, clock(), type="signal_lost", subject="signal:never")
-    device = raise_at(app, org.pa1, clock(), type="device_changed", subject="device:2")
-    assert resolve(client, auth.officer(org.officer_a), resolved).status_code == 200
-    phone = auth.supervisee(org.pa1)
+    theirs = raise_at(app, org.other, clock())
+    resolved = raise_at(app, org.person, clock(), type="signal_lost", subject="signal:never")
+    device = raise_at(app, org.person, clock(), type="device_changed", subject="device:2")
+    assert resolve(client, auth.officer(org.officer), resolved).status_code == 200
+    phone = auth.supervisee(org.person)
 
     def explain(alert_id: int, text: str = "sorry"):
         return client.post(f"{API}/me/alerts/{alert_id}/explanation", headers=phone, json={"explanation": text})

@@ -4,8 +4,6 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
-from types import SimpleNamespace
-
 import pytest
 import sqlalchemy as sa
 
@@ -17,12 +15,8 @@ from tests.assertions import rows
 
 @pytest.fixture
 def scene(make):
-    s = SimpleNamespace()
-    s.office = make.office()
-    s.officer = make.officer(s.office)
-    s.person = make.supervisee(s.office, s.officer.officer)
-    s.other = make.supervisee(s.office, s.officer.officer)
-    return s
+    """An office, its officer and two supervisees of theirs, nobody logged in."""
+    return make.scene(other="normal", phone=False)
 
 
 def raise_one(app, scene, *, type="missed_checkin", subject="remote:2026-W48", evidence=None,

@@ -9,8 +9,6 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from types import SimpleNamespace
-
 import pytest
 import sqlalchemy as sa
 
@@ -18,27 +16,18 @@ from correction.audit import service as audit_service
 from correction.audit.models import AuditEntry
 from correction.database import db
 from correction.time import iso_z
-from tests.factories import API, valid_national_id
 from tests.assertions import error_of, rows
+from tests.factories import API, valid_national_id
 
 AUDIT = f"{API}/audit"
 SUPERVISEES = f"{API}/supervisees"
 
 
 @pytest.fixture
-def scene(make, auth):
-    s = SimpleNamespace()
-    s.bureau = make.bureau()
-    s.office = make.office(s.bureau)
-    s.sister_office = make.office(s.bureau)
-    s.officer = make.officer(s.office)
-    s.sister_officer = make.officer(s.sister_office)
-    s.supervisor = make.officer(role="supervisor", bureau_id=s.bureau.id)
-    s.person = make.supervisee(s.office, s.officer.officer)
-    s.sister_person = make.supervisee(s.sister_office, s.sister_officer.officer)
-    s.headers = auth.officer(s.officer)
-    s.supervisor_headers = auth.officer(s.supervisor)
-    return s
+def scene(make):
+    """Two offices of a bureau (an officer and a supervisee each) and its supervisor, who log in,
+    the officer first; another bureau with its own office, officer, supervisee and supervisor."""
+    return make.org(logins=True)
 
 
 def entries(app, *where) -> list[AuditEntry]:

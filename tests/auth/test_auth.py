@@ -20,8 +20,8 @@ from correction.auth.models import AuthToken
 from correction.database import db
 from correction.people.models import Device, Officer, Supervisee
 from correction.time import iso_z
-from tests.factories import API
 from tests.assertions import count, error_of, field_paths, rows
+from tests.factories import API
 
 ME = f"{API}/me"
 LOGOUT = f"{API}/auth/logout"

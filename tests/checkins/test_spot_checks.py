@@ -9,9 +9,9 @@ import sqlalchemy as sa
 from correction.checkins.models import SpotCheck
 from correction.database import db
 from correction.time import iso_z
-from tests.factories import API
 from tests.checkins.test_checkins import (checkins_of, error_code, point_at, post_checkin, scene,  # noqa: F401
                                  station_code)
+from tests.factories import API
 
 SPOT_CHECKS = f"{API}/spot-checks"
 

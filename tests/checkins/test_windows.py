@@ -6,13 +6,13 @@ through the API (/me/checkins and /me/schedule). 08:00 in Shanghai is 00:00Z and
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from types import SimpleNamespace
 
 import pytest
 
 from correction.checkins.windows import (cadence_for, period_of, upcoming_windows, window_open_at,
                                          windows_between)
 from correction.config import Settings
+from correction.people.models import Supervisee
 from correction.time import UTC
 from tests.checkins.test_checkins import error_code, local, post_checkin, station_code
 from tests.factories import API
@@ -20,8 +20,9 @@ from tests.factories import API
 SETTINGS = Settings()
 
 
-def person(level="normal", start=date(2026, 1, 1), end=date(2028, 12, 31)):
-    return SimpleNamespace(level=level, supervision_start=start, supervision_end=end)
+def person(level="normal", start=date(2026, 1, 1), end=date(2028, 12, 31)) -> Supervisee:
+    """A supervisee as the window functions see them (not stored)."""
+    return Supervisee(level=level, supervision_start=start, supervision_end=end)
 
 
 def utc(*args) -> datetime:

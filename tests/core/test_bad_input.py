@@ -8,29 +8,23 @@ from __future__ import annotations
 
 import json
 
-from types import SimpleNamespace
-
 import pytest
 import sqlalchemy as sa
 
 from correction.audit.models import AuditEntry
 from correction.people import service as people_service
 from correction.people.models import Supervisee
-from tests.factories import API, valid_national_id
 from tests.assertions import count, error_of, field_paths, rows
+from tests.factories import API, valid_national_id
 
 LOGIN = f"{API}/auth/officer/login"
 SUPERVISEES = f"{API}/supervisees"
 
 
 @pytest.fixture
-def scene(make, auth):
-    s = SimpleNamespace()
-    s.office = make.office()
-    s.officer = make.officer(s.office)
-    s.person = make.supervisee(s.office, s.officer.officer, level="strict")
-    s.headers = auth.officer(s.officer)
-    return s
+def scene(make):
+    """An office, its officer (logged in) and a ``strict`` supervisee."""
+    return make.scene("strict", officer_login=True, phone=False)
 
 
 def enrolment(**overrides) -> dict:

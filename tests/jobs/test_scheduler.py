@@ -25,9 +25,9 @@ from correction.scheduler_state import JobRun, Watermark
 from correction.time import UTC, iso_z
 from jobs import runner as job_runner
 from jobs.schedule import JobSpec, schedule
+from tests.assertions import error_of
 from tests.conftest import make_settings
 from tests.factories import API
-from tests.assertions import error_of
 
 UNREACHABLE_PG = "postgresql://postgres@127.0.0.1:1/nowhere"
 _keys = itertools.count(1)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -31,15 +30,12 @@ def missed_alerts(app) -> list[tuple[int, str]]:
 
 @pytest.fixture
 def district(make):
-    office = make.office()
-    officer = make.officer(office)
-    strict = make.supervisee(office, officer.officer, level="strict")
-    normal = make.supervisee(office, officer.officer, level="normal")
-    return office, officer, strict, normal
+    """An office, its officer, a ``strict`` supervisee and a ``normal`` one, nobody logged in."""
+    return make.scene("strict", other="normal", phone=False)
 
 
 def test_a_scheduler_down_for_days_flags_every_window_that_closed_meanwhile_once(app, clock, district):
-    _office, _officer, strict, normal = district
+    strict, normal = district.person, district.other
     assert runner.run_job(app, spec(app, "missed_checkins")).ok  # Wed 10:00 local: nothing closed yet
     clock.advance(days=5, hours=1)  # down until Mon 11:00 local; Wed..Sun closings passed unseen
     run = runner.run_job(app, spec(app, "missed_checkins"))
@@ -55,7 +51,7 @@ def test_a_scheduler_down_for_days_flags_every_window_that_closed_meanwhile_once
 
 def test_a_satisfied_window_is_not_flagged_and_a_resolved_miss_is_not_raised_again(
         app, client, auth, clock, district):
-    _office, officer, strict, _normal = district
+    officer, strict = district.officer, district.person
     phone = auth.supervisee(strict)
     checked = client.post(f"{API}/me/checkins", headers=phone, json={
         "kind": "remote", "lat": 29.08, "lon": 119.65, "accuracy_m": 10, "recorded_at": iso_z(clock())})
@@ -79,7 +75,7 @@ def test_a_satisfied_window_is_not_flagged_and_a_resolved_miss_is_not_raised_aga
 
 
 def test_two_schedulers_sweeping_at_once_raise_each_alert_once(app, clock, make, district):
-    office, officer, *_ = district
+    office, officer = district.office, district.officer
     for _ in range(8):
         make.supervisee(office, officer.officer, level="strict")
     clock.advance(days=3)

@@ -13,8 +13,8 @@ from correction.database import db
 from correction.leave.models import LeaveRequest
 from correction.locations.models import Zone
 from correction.time import iso_z
-from tests.factories import API
 from tests.assertions import error_of
+from tests.factories import API
 from tests.locations_support import INSIDE, OUTSIDE, alerts, fix, make_scene, upload, walk
 
 HANGZHOU = {"type": "Circle", "center": [120.1551, 30.2741], "radius_m": 20_000}

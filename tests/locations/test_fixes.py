@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from correction.database import db
 from correction.mall.models import PointEntry
 from correction.time import iso_z
-from tests.factories import API
 from tests.assertions import error_of
+from tests.factories import API
 from tests.locations_support import (INSIDE, INSIDE_2, OUTSIDE, alerts, fix, make_scene, stored_fixes, upload,
                                      walk)
 

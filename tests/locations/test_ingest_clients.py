@@ -19,8 +19,8 @@ import sqlalchemy as sa
 from correction.database import db
 from correction.people.models import Device
 from correction.time import iso_z
-from tests.factories import API
 from tests.assertions import error_of
+from tests.factories import API
 from tests.locations_support import alerts, make_scene, stored_fixes
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "clients"

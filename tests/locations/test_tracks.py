@@ -13,8 +13,8 @@ from correction.audit.models import AuditEntry
 from correction.database import db
 from correction.locations.service import purge_expired_fixes
 from correction.time import iso_z
-from tests.factories import API
 from tests.assertions import error_of
+from tests.factories import API
 from tests.locations_support import INSIDE, INSIDE_2, OUTSIDE, alerts, fix, make_scene, stored_fixes, upload, walk
 
 

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from correction.database import db
 from correction.locations.models import Zone, ZoneState
 from correction.time import iso_z
-from tests.factories import API
 from tests.assertions import error_of
+from tests.factories import API
 from tests.locations_support import (INSIDE, INSIDE_2, OUTSIDE, SQUARE, add_zone, alerts, east_of_edge, fix,
                                      make_scene, stored_fixes, upload, walk, zone_events)
 

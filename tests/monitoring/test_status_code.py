@@ -13,8 +13,8 @@ from itsdangerous import URLSafeTimedSerializer
 from correction.alerts.models import Alert
 from correction.checkins.models import SpotCheck
 from correction.database import db
-from tests.factories import API
 from tests.checkins.test_checkins import decode_png, error_code, post_checkin, scene  # noqa: F401
+from tests.factories import API
 
 VERIFY = f"{API}/codes/verify"
 # The colour each status is drawn in, as OpenCV reads it (BGR).

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from types import SimpleNamespace
 
 import pytest
 
@@ -10,20 +9,16 @@ from correction.database import db
 from correction.notifications.models import Notification
 from correction.notifications.service import notify
 from correction.time import iso_z
-from tests.factories import API
 from tests.assertions import error_of, rows
+from tests.factories import API
 
 NOTIFICATIONS = f"{API}/me/notifications"
 
 
 @pytest.fixture
 def scene(make):
-    s = SimpleNamespace()
-    s.office = make.office()
-    s.officer = make.officer(s.office)
-    s.person = make.supervisee(s.office, s.officer.officer)
-    s.other = make.supervisee(s.office, s.officer.officer)
-    return s
+    """An office, its officer and two supervisees of theirs, nobody logged in."""
+    return make.scene(other="normal", phone=False)
 
 
 

@@ -10,37 +10,22 @@ import json
 import logging
 from datetime import date
 
-from types import SimpleNamespace
-
 import pytest
 import sqlalchemy as sa
 
 from correction.audit.models import AuditEntry
 from correction.database import db
 from correction.people.models import Supervisee
-from tests.factories import API, valid_national_id
 from tests.assertions import count, error_of, field_paths, rows
+from tests.factories import API, valid_national_id
 
 SUPERVISEES = f"{API}/supervisees"
 
 
 @pytest.fixture
 def org(make):
-    """Two offices in one bureau, one office in another bureau, with staff and people."""
-    o = SimpleNamespace()
-    o.bureau = make.bureau()
-    o.office = make.office(o.bureau, name="城中街道司法所")
-    o.sister_office = make.office(o.bureau, name="城东街道司法所")
-    o.other_bureau = make.bureau(name="兰溪市司法局")
-    o.foreign_office = make.office(o.other_bureau, name="云山街道司法所")
-    o.officer = make.officer(o.office)
-    o.sister_officer = make.officer(o.sister_office)
-    o.supervisor = make.officer(role="supervisor", bureau_id=o.bureau.id)
-    o.foreign_supervisor = make.officer(role="supervisor", bureau_id=o.other_bureau.id)
-    o.mine = make.supervisee(o.office, o.officer.officer, level="strict")
-    o.sister = make.supervisee(o.sister_office, o.sister_officer.officer)
-    o.foreign = make.supervisee(o.foreign_office)
-    return o
+    """Two offices in one bureau, one office in another bureau, with staff and people (``person`` is strict)."""
+    return make.org("strict")
 
 
 def enrolment(**overrides) -> dict:
@@ -59,19 +44,19 @@ def ids(response) -> list[int]:
 # --- scope --------------------------------------------------------------------------------
 
 def test_officer_lists_only_their_own_office(client, auth, org):
-    assert ids(client.get(SUPERVISEES, headers=auth.officer(org.officer))) == [org.mine.supervisee.id]
+    assert ids(client.get(SUPERVISEES, headers=auth.officer(org.officer))) == [org.person.supervisee.id]
 
 
 def test_supervisor_lists_every_office_of_their_bureau_and_no_other(client, auth, org):
     assert ids(client.get(SUPERVISEES, headers=auth.officer(org.supervisor))) == [
-        org.mine.supervisee.id, org.sister.supervisee.id]
+        org.person.supervisee.id, org.sister_person.supervisee.id]
     assert ids(client.get(SUPERVISEES, headers=auth.officer(org.foreign_supervisor))) == [
-        org.foreign.supervisee.id]
+        org.foreign_person.supervisee.id]
 
 
 def test_officer_reading_another_office_gets_the_same_404_as_a_missing_one(client, auth, org):
     headers = auth.officer(org.officer)
-    other = error_of(client.get(f"{SUPERVISEES}/{org.sister.supervisee.id}", headers=headers), 404)
+    other = error_of(client.get(f"{SUPERVISEES}/{org.sister_person.supervisee.id}", headers=headers), 404)
     missing = error_of(client.get(f"{SUPERVISEES}/987654", headers=headers), 404)
     assert other == missing
     assert other["code"] == "supervisee_not_found"
@@ -79,20 +64,20 @@ def test_officer_reading_another_office_gets_the_same_404_as_a_missing_one(clien
 
 def test_supervisor_reads_any_office_of_the_bureau_but_not_another_bureau(client, auth, org):
     headers = auth.officer(org.supervisor)
-    assert client.get(f"{SUPERVISEES}/{org.sister.supervisee.id}", headers=headers).status_code == 200
-    response = client.get(f"{SUPERVISEES}/{org.foreign.supervisee.id}", headers=headers)
+    assert client.get(f"{SUPERVISEES}/{org.sister_person.supervisee.id}", headers=headers).status_code == 200
+    response = client.get(f"{SUPERVISEES}/{org.foreign_person.supervisee.id}", headers=headers)
     assert error_of(response, 404)["code"] == "supervisee_not_found"
 
 
 def test_officer_cannot_change_or_reset_someone_outside_their_office(app, client, auth, org):
     headers = auth.officer(org.officer)
-    target = org.sister.supervisee.id
+    target = org.sister_person.supervisee.id
     patch = client.patch(f"{SUPERVISEES}/{target}", json={"level": "lenient"}, headers=headers)
     assert error_of(patch, 404)["code"] == "supervisee_not_found"
     reset = client.post(f"{SUPERVISEES}/{target}/device/reset", headers=headers)
     assert error_of(reset, 404)["code"] == "supervisee_not_found"
     (row,) = rows(app, Supervisee, Supervisee.id == target)
-    assert row.level == "normal" and row.updated_at == org.sister.supervisee.updated_at
+    assert row.level == "normal" and row.updated_at == org.sister_person.supervisee.updated_at
 
 
 def test_national_id_lookup_stays_in_scope(client, auth, make, org):
@@ -117,7 +102,7 @@ def test_malformed_supervisee_ids_are_plain_404s(client, auth, org, path):
 def test_list_filters_by_level_and_name(client, auth, make, org):
     make.supervisee(org.office, org.officer.officer, level="lenient", name="李娜")
     headers = auth.officer(org.officer)
-    assert ids(client.get(f"{SUPERVISEES}?level=strict", headers=headers)) == [org.mine.supervisee.id]
+    assert ids(client.get(f"{SUPERVISEES}?level=strict", headers=headers)) == [org.person.supervisee.id]
     found = client.get(f"{SUPERVISEES}", query_string={"q": "李"}, headers=headers)
     assert [p["name"] for p in found.get_json()["items"]] == ["李娜"]
     # % and _ are literal text in a name search, not wildcards
@@ -213,7 +198,7 @@ def test_enrolling_the_same_national_id_twice_is_a_conflict(app, client, auth, o
 
 
 def test_enrolling_a_phone_in_use_is_a_conflict(client, auth, org):
-    response = client.post(SUPERVISEES, json=enrolment(phone=org.mine.supervisee.phone),
+    response = client.post(SUPERVISEES, json=enrolment(phone=org.person.supervisee.phone),
                            headers=auth.officer(org.officer))
     assert error_of(response, 409)["code"] == "phone_taken"
 
@@ -237,44 +222,44 @@ def test_supervision_cannot_end_before_it_starts(client, auth, org):
 
 def test_officer_changes_level_and_phone(app, client, auth, org, clock):
     headers = auth.officer(org.officer)
-    response = client.patch(f"{SUPERVISEES}/{org.mine.supervisee.id}",
+    response = client.patch(f"{SUPERVISEES}/{org.person.supervisee.id}",
                             json={"level": "lenient", "phone": "13611112222"}, headers=headers)
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["level"] == "lenient"
-    (row,) = rows(app, Supervisee, Supervisee.id == org.mine.supervisee.id)
+    (row,) = rows(app, Supervisee, Supervisee.id == org.person.supervisee.id)
     assert (row.level, row.phone, row.updated_at) == ("lenient", "13611112222", clock())
 
 
 def test_a_patch_with_one_bad_field_changes_nothing(app, client, auth, org):
-    response = client.patch(f"{SUPERVISEES}/{org.mine.supervisee.id}",
+    response = client.patch(f"{SUPERVISEES}/{org.person.supervisee.id}",
                             json={"level": "lenient", "supervision_end": "yesterday"},
                             headers=auth.officer(org.officer))
     assert field_paths(error_of(response, 422)) == {"supervision_end"}
-    (row,) = rows(app, Supervisee, Supervisee.id == org.mine.supervisee.id)
+    (row,) = rows(app, Supervisee, Supervisee.id == org.person.supervisee.id)
     assert row.level == "strict"
 
 
 def test_supervision_end_cannot_move_before_the_start(app, client, auth, org):
-    response = client.patch(f"{SUPERVISEES}/{org.mine.supervisee.id}",
+    response = client.patch(f"{SUPERVISEES}/{org.person.supervisee.id}",
                             json={"supervision_end": "2025-01-01"}, headers=auth.officer(org.officer))
     assert field_paths(error_of(response, 422)) == {"supervision_end"}
-    (row,) = rows(app, Supervisee, Supervisee.id == org.mine.supervisee.id)
+    (row,) = rows(app, Supervisee, Supervisee.id == org.person.supervisee.id)
     assert row.supervision_end == date(2027, 12, 31)
 
 
 def test_changing_to_a_phone_in_use_is_a_conflict_and_changes_nothing(app, client, auth, make, org):
     other = make.supervisee(org.office, org.officer.officer)
-    response = client.patch(f"{SUPERVISEES}/{org.mine.supervisee.id}",
+    response = client.patch(f"{SUPERVISEES}/{org.person.supervisee.id}",
                             json={"phone": other.supervisee.phone, "level": "lenient"},
                             headers=auth.officer(org.officer))
     assert error_of(response, 409)["code"] == "phone_taken"
-    (row,) = rows(app, Supervisee, Supervisee.id == org.mine.supervisee.id)
-    assert (row.phone, row.level) == (org.mine.supervisee.phone, "strict")
+    (row,) = rows(app, Supervisee, Supervisee.id == org.person.supervisee.id)
+    assert (row.phone, row.level) == (org.person.supervisee.phone, "strict")
 
 
 def test_ending_supervision_ends_the_phone_session(client, auth, org):
-    phone = auth.supervisee(org.mine)
-    response = client.patch(f"{SUPERVISEES}/{org.mine.supervisee.id}", json={"status": "ended"},
+    phone = auth.supervisee(org.person)
+    response = client.patch(f"{SUPERVISEES}/{org.person.supervisee.id}", json={"status": "ended"},
                             headers=auth.officer(org.officer))
     assert response.status_code == 200 and response.get_json()["status"] == "ended"
     assert client.get(f"{API}/me", headers=phone).status_code == 401
@@ -364,9 +349,9 @@ def test_an_id_number_that_slips_into_a_log_message_is_masked(app, caplog):
 
 def test_reading_a_supervisee_is_audited_with_the_request_id(app, client, auth, org):
     headers = auth.officer(org.officer) | {"X-Request-ID": "req-read-1"}
-    response = client.get(f"{SUPERVISEES}/{org.mine.supervisee.id}", headers=headers)
+    response = client.get(f"{SUPERVISEES}/{org.person.supervisee.id}", headers=headers)
     assert response.headers["X-Request-ID"] == "req-read-1"
     (entry,) = rows(app, AuditEntry, AuditEntry.action == "supervisee.read")
     assert (entry.actor_type, entry.actor_id, entry.target_type, entry.target_id, entry.outcome,
             entry.request_id) == ("officer", org.officer.officer.id, "supervisee",
-                                  org.mine.supervisee.id, "ok", "req-read-1")
+                                  org.person.supervisee.id, "ok", "req-read-1")

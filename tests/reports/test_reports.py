@@ -14,8 +14,8 @@ from correction.database import db
 from correction.time import iso_z
 from jobs.runner import run_job
 from jobs.schedule import schedule
-from tests.factories import API, SuperviseeLogin
 from tests.assertions import error_of, field_paths
+from tests.factories import API, SuperviseeLogin
 from tests.reports_support import (AFTER_THE_WEEK, MONDAY, WEEK_END, add_rows, alert, closes, get_report, missed,
                                    seed_week)
 

@@ -9,8 +9,8 @@ import sqlalchemy as sa
 
 from correction.database import db
 from correction.people.models import Bureau, Office, Officer, Station, Supervisee
-from tests.factories import API
 from tests.assertions import count
+from tests.factories import API
 
 
 def seed(runner, path) -> dict:

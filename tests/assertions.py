@@ -1,9 +1,14 @@
 """Assertions and read-backs shared by the tests: the one error shape, rows and counts in the database."""
 from __future__ import annotations
 
+import cv2
+import numpy as np
 import sqlalchemy as sa
 
+from correction.alerts.models import Alert
+from correction.checkins.models import Checkin
 from correction.database import db
+from tests.factories import API
 
 
 def error_of(response, status: int) -> dict:
@@ -17,6 +22,14 @@ def error_of(response, status: int) -> dict:
     assert isinstance(body["error"]["message"], str) and body["error"]["message"]
     assert isinstance(body["error"]["details"], dict)
     return body["error"]
+
+
+def error_code(response) -> str:
+    """The code of an error answer in the one error shape."""
+    body = response.get_json()
+    assert set(body) == {"error"}, body
+    assert {"code", "message", "details"} <= set(body["error"]), body
+    return body["error"]["code"]
 
 
 def field_paths(error: dict) -> set[str]:
@@ -36,3 +49,43 @@ def rows(app, model, *where, order_by=None) -> list:
 def count(app, model, *where) -> int:
     with app.app_context():
         return db.session.execute(sa.select(sa.func.count()).select_from(model).where(*where)).scalar_one()
+
+
+def row_counts(app) -> dict[str, int]:
+    """How many rows each table holds."""
+    with app.app_context():
+        return {table.name: db.session.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+                for table in db.metadata.sorted_tables}
+
+
+# --- read-backs of one kind of row ------------------------------------------------------------------
+
+def checkins_of(app, supervisee_id: int) -> list[Checkin]:
+    """Every check-in row of the supervisee, oldest first."""
+    return rows(app, Checkin, Checkin.supervisee_id == supervisee_id)
+
+
+def alerts(app, person_id: int | None = None, type: str | None = None) -> list[Alert]:
+    """Every alert (of the person, of the type), oldest first."""
+    where = [Alert.supervisee_id == person_id] if person_id is not None else []
+    where += [Alert.type == type] if type is not None else []
+    return rows(app, Alert, *where)
+
+
+# --- what the API shows -----------------------------------------------------------------------------
+
+def timeline(client, headers, supervisee_id: int, **params) -> dict:
+    """A page of the supervisee's timeline as an officer (``headers``) reads it."""
+    response = client.get(f"{API}/supervisees/{supervisee_id}/timeline", query_string=params,
+                          headers=headers)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def decode_png(png: bytes) -> str:
+    """Read a QR code out of a PNG with OpenCV's detector, as a phone camera would."""
+    image = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
+    assert image is not None, "not a PNG OpenCV can read"
+    text, points, _ = cv2.QRCodeDetector().detectAndDecode(image)
+    assert points is not None and text, "no QR code found in the image"
+    return text

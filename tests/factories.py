@@ -8,16 +8,37 @@ from __future__ import annotations
 import itertools
 import secrets
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import pyotp
+from geopy.distance import geodesic
 
+from correction.checkins import qr
 from correction.database import db
 from correction.people.models import Bureau, Office, Officer, Station, Supervisee
 from correction.security import hash_national_id, national_id_check_char
+from correction.time import UTC, iso_z
 
 API = "/api/v1"
+CHECKINS = f"{API}/me/checkins"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+STATION_LAT, STATION_LON = 29.0833, 119.6490  # where the factory puts a station
+STATION = (STATION_LAT, STATION_LON)
 _seq = itertools.count(1)
+
+
+# --- time and place ----------------------------------------------------------------------------------
+
+def local(year, month, day, hour=0, minute=0, second=0) -> datetime:
+    """A moment given in Shanghai wall-clock time, as aware UTC."""
+    return datetime(year, month, day, hour, minute, second, tzinfo=SHANGHAI).astimezone(UTC)
+
+
+def point_at(metres: float, bearing: float = 90.0, origin=STATION) -> tuple[float, float]:
+    """The point ``metres`` away from ``origin`` along ``bearing`` (geodesic, WGS-84)."""
+    there = geodesic(meters=metres).destination(origin, bearing)
+    return there.latitude, there.longitude
 
 
 def valid_national_id(n: int | None = None) -> str:
@@ -102,7 +123,7 @@ class Factory:
         bureau = bureau or self.bureau()
         return self._save(Office(bureau_id=bureau.id, code=f"office-{next(_seq)}", name=name))
 
-    def station(self, office: Office, lat=29.0833, lon=119.6490, radius_m=100.0) -> Station:
+    def station(self, office: Office, lat=STATION_LAT, lon=STATION_LON, radius_m=100.0) -> Station:
         return self._save(Station(office_id=office.id, name="报到点", lat=lat, lon=lon,
                                   radius_m=radius_m, qr_secret=secrets.token_hex(32), active=True))
 
@@ -219,3 +240,21 @@ class Auth:
         response = self.supervisee_login(login)
         assert response.status_code == 200, response.get_json()
         return {"Authorization": f"Bearer {response.get_json()['token']}"}
+
+
+# --- requests the tests send, as the apps send them ----------------------------------------------
+
+def station_code(station: Station, at: datetime) -> str:
+    """The text the station's screen shows at ``at``."""
+    return qr.station_token(station.qr_secret, station.id, at, 30)[0]
+
+
+def post_checkin(client, headers, kind: str, *, recorded_at: datetime, qr_text: str | None = None,
+                 lat: float = STATION_LAT, lon: float = STATION_LON, accuracy_m: float = 10.0,
+                 is_mock: bool = False):
+    """A check-in from the supervisee's phone (``headers``); the response."""
+    body = {"kind": kind, "lat": lat, "lon": lon, "accuracy_m": accuracy_m,
+            "recorded_at": iso_z(recorded_at), "is_mock": is_mock}
+    if qr_text is not None:
+        body["qr"] = qr_text
+    return client.post(CHECKINS, json=body, headers=headers)

@@ -8,125 +8,20 @@ from __future__ import annotations
 
 import re
 import threading
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
-import cv2
-import numpy as np
 import pytest
-import sqlalchemy as sa
-from geopy.distance import geodesic
 
-from correction.alerts.models import Alert
-from correction.checkins import qr
-from correction.checkins.models import Checkin
-from correction.database import db
-from correction.people.models import Office, Station
 from correction.time import UTC, iso_z
-from tests.factories import API, OfficerLogin, SuperviseeLogin
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-STATION_LAT, STATION_LON = 29.0833, 119.6490  # the factory's default station
-CHECKINS = f"{API}/me/checkins"
-
-
-# --- helpers shared by the check-in, spot-check and status-code tests -------------------------
-
-def local(year, month, day, hour=0, minute=0, second=0) -> datetime:
-    """A moment given in Shanghai time, as aware UTC."""
-    return datetime(year, month, day, hour, minute, second, tzinfo=SHANGHAI).astimezone(UTC)
-
-
-def point_at(metres: float, bearing: float = 90.0, origin=(STATION_LAT, STATION_LON)) -> tuple[float, float]:
-    """The point ``metres`` away from ``origin`` along ``bearing`` (geodesic, WGS-84)."""
-    there = geodesic(meters=metres).destination(origin, bearing)
-    return there.latitude, there.longitude
-
-
-def station_code(station: Station, at: datetime) -> str:
-    """The text the station's screen shows at ``at``."""
-    return qr.station_token(station.qr_secret, station.id, at, 30)[0]
-
-
-def post_checkin(client, headers, kind: str, *, recorded_at: datetime, qr_text: str | None = None,
-                 lat: float = STATION_LAT, lon: float = STATION_LON, accuracy_m: float = 10.0,
-                 is_mock: bool = False):
-    body = {"kind": kind, "lat": lat, "lon": lon, "accuracy_m": accuracy_m,
-            "recorded_at": iso_z(recorded_at), "is_mock": is_mock}
-    if qr_text is not None:
-        body["qr"] = qr_text
-    return client.post(CHECKINS, json=body, headers=headers)
-
-
-def error_code(response) -> str:
-    body = response.get_json()
-    assert set(body) == {"error"}, body
-    assert {"code", "message", "details"} <= set(body["error"]), body
-    return body["error"]["code"]
-
-
-def checkins_of(app, supervisee_id: int) -> list[Checkin]:
-    """Every check-in row of the supervisee, oldest first."""
-    with app.app_context():
-        rows = db.session.execute(sa.select(Checkin).where(Checkin.supervisee_id == supervisee_id)
-                                  .order_by(Checkin.id)).scalars().all()
-        db.session.expunge_all()
-    return list(rows)
-
-
-def alerts_of(app, supervisee_id: int) -> list[Alert]:
-    with app.app_context():
-        rows = db.session.execute(sa.select(Alert).where(Alert.supervisee_id == supervisee_id)
-                                  .order_by(Alert.id)).scalars().all()
-        db.session.expunge_all()
-    return list(rows)
-
-
-def row_counts(app) -> dict[str, int]:
-    """How many rows each table holds."""
-    with app.app_context():
-        return {table.name: db.session.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
-                for table in db.metadata.sorted_tables}
-
-
-def decode_png(png: bytes) -> str:
-    """Read a QR code out of a PNG with OpenCV's detector, as a phone camera would."""
-    image = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
-    assert image is not None, "not a PNG OpenCV can read"
-    text, points, _ = cv2.QRCodeDetector().detectAndDecode(image)
-    assert points is not None and text, "no QR code found in the image"
-    return text
-
-
-def timeline(client, headers, supervisee_id: int, **params) -> dict:
-    response = client.get(f"{API}/supervisees/{supervisee_id}/timeline", query_string=params,
-                          headers=headers)
-    assert response.status_code == 200, response.get_json()
-    return response.get_json()
-
-
-@dataclass
-class Scene:
-    office: Office
-    officer: OfficerLogin
-    station: Station
-    person: SuperviseeLogin
-    phone: dict[str, str]  # the supervisee's headers, from the bound phone
-
-    @property
-    def person_id(self) -> int:
-        return self.person.supervisee.id
+from tests.assertions import alerts, checkins_of, decode_png, error_code, row_counts, timeline
+from tests.factories import (API, CHECKINS, STATION_LAT, STATION_LON, Scene, local, point_at, post_checkin,
+                             station_code)
 
 
 @pytest.fixture
-def scene(make, auth) -> Scene:
+def scene(make):
     """An office with a station, its officer, and a ``normal`` supervisee logged in on their phone."""
-    office = make.office()
-    officer = make.officer(office)
-    station = make.station(office, lat=STATION_LAT, lon=STATION_LON, radius_m=100.0)
-    person = make.supervisee(office, officer.officer, level="normal")
-    return Scene(office, officer, station, person, auth.supervisee(person))
+    return make.scene(station=True)
 
 
 # --- station codes ---------------------------------------------------------------------------
@@ -402,7 +297,7 @@ def test_mocked_location_is_refused_and_raises_one_alert_for_the_officer(client,
         clock.advance(minutes=1)
     rows = checkins_of(app, scene.person_id)
     assert [(r.outcome, r.refusal_code, r.is_mock) for r in rows] == [("refused", "mock_location", True)] * 2
-    [alert] = alerts_of(app, scene.person_id)  # the second attempt the same day adds no alert
+    [alert] = alerts(app, scene.person_id)  # the second attempt the same day adds no alert
     assert (alert.type, alert.status, alert.severity, alert.office_id) == (
         "mock_location", "open", "high", scene.office.id)
     assert alert.evidence["source"] == "checkin"

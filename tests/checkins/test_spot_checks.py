@@ -9,11 +9,16 @@ import sqlalchemy as sa
 from correction.checkins.models import SpotCheck
 from correction.database import db
 from correction.time import iso_z
-from tests.checkins.test_checkins import (checkins_of, error_code, point_at, post_checkin, scene,  # noqa: F401
-                                 station_code)
-from tests.factories import API
+from tests.assertions import checkins_of, error_code
+from tests.factories import API, point_at, post_checkin, station_code
 
 SPOT_CHECKS = f"{API}/spot-checks"
+
+
+@pytest.fixture
+def scene(make):
+    """An office with a station, its officer, and a ``normal`` supervisee logged in on their phone."""
+    return make.scene(station=True)
 
 
 def spot_checks_of(app, supervisee_id: int) -> list[SpotCheck]:

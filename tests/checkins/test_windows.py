@@ -14,8 +14,8 @@ from correction.checkins.windows import (cadence_for, period_of, upcoming_window
 from correction.config import Settings
 from correction.people.models import Supervisee
 from correction.time import UTC
-from tests.checkins.test_checkins import error_code, local, post_checkin, station_code
-from tests.factories import API
+from tests.assertions import error_code
+from tests.factories import API, local, post_checkin, station_code
 
 SETTINGS = Settings()
 

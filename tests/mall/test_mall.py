@@ -10,8 +10,7 @@ from datetime import timedelta
 import pytest
 
 from correction.checkins.status_code import issue_token
-from tests.checkins.test_checkins import local
-from tests.factories import API
+from tests.factories import API, local
 from tests.mall_support import (ITEMS, MY_ORDERS, ORDERS, add_item, assert_balances_match_ledger, balance_of,
                                 code_of, give, ledger_of, mall, orders_of, redeem,  # noqa: F401
                                 stock_of)

@@ -14,8 +14,7 @@ import sqlalchemy as sa
 from correction.database import db
 from correction.mall import points
 from correction.mall.models import PointEntry, PointRule
-from tests.checkins.test_checkins import local, post_checkin, station_code
-from tests.factories import API
+from tests.factories import API, local, post_checkin, station_code
 from tests.mall_support import (ADJUST, LEDGER, ME_POINTS, balance_of, code_of, give, ledger_of, ledger_sum,  # noqa: F401
                                 mall)
 

@@ -13,7 +13,7 @@ from correction.alerts.models import MissedWindow
 from correction.database import db
 from jobs.runner import run_job
 from jobs.schedule import schedule
-from tests.checkins.test_checkins import local, post_checkin, station_code
+from tests.factories import local, post_checkin, station_code
 from tests.mall_support import assert_balances_match_ledger, balance_of, code_of, ledger_of, ledger_sum, mall  # noqa: F401
 
 

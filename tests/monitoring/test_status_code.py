@@ -13,12 +13,18 @@ from itsdangerous import URLSafeTimedSerializer
 from correction.alerts.models import Alert
 from correction.checkins.models import SpotCheck
 from correction.database import db
-from tests.checkins.test_checkins import decode_png, error_code, post_checkin, scene  # noqa: F401
-from tests.factories import API
+from tests.assertions import decode_png, error_code
+from tests.factories import API, post_checkin
 
 VERIFY = f"{API}/codes/verify"
 # The colour each status is drawn in, as OpenCV reads it (BGR).
 INK_BGR = {"green": (60, 140, 0), "yellow": (0, 130, 190), "red": (0, 0, 200)}
+
+
+@pytest.fixture
+def scene(make):
+    """An office with a station, its officer, and a ``normal`` supervisee logged in on their phone."""
+    return make.scene(station=True)
 
 
 @pytest.fixture

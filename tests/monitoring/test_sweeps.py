@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import threading
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -26,16 +25,9 @@ from correction.scheduler_state import JobRun, Watermark
 from correction.time import UTC, iso_z
 from jobs import runner as job_runner
 from jobs.schedule import schedule
-from tests.factories import API
+from tests.factories import API, STATION, local
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-STATION = (29.0833, 119.6490)
 HANGZHOU = {"type": "Circle", "center": [120.1551, 30.2741], "radius_m": 5000}
-
-
-def local(year, month, day, hour=0, minute=0, second=0) -> datetime:
-    """A Shanghai wall-clock moment as aware UTC."""
-    return datetime(year, month, day, hour, minute, second, tzinfo=SHANGHAI).astimezone(UTC)
 
 
 def run(app, job_id: str) -> JobRun:

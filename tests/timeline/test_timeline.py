@@ -10,9 +10,14 @@ from datetime import timedelta
 import pytest
 
 from correction.time import iso_z
-from tests.checkins.test_checkins import (checkins_of, point_at, post_checkin, scene, station_code,  # noqa: F401
-                                          timeline)
-from tests.factories import API
+from tests.assertions import checkins_of, timeline
+from tests.factories import API, point_at, post_checkin, station_code
+
+
+@pytest.fixture
+def scene(make):
+    """An office with a station, its officer, and a ``normal`` supervisee logged in on their phone."""
+    return make.scene(station=True)
 
 
 # --- check-ins on the timeline --------------------------------------------------------------------------------

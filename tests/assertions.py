@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from correction.alerts.models import Alert
 from correction.checkins.models import Checkin
 from correction.database import db
+from correction.locations.models import LocationFix, ZoneEvent
 from tests.factories import API
 
 
@@ -70,6 +71,21 @@ def alerts(app, person_id: int | None = None, type: str | None = None) -> list[A
     where = [Alert.supervisee_id == person_id] if person_id is not None else []
     where += [Alert.type == type] if type is not None else []
     return rows(app, Alert, *where)
+
+
+def stored_fixes(app, person_id: int | None = None) -> list[LocationFix]:
+    """Every stored fix (of the person), in the order they were taken."""
+    where = [LocationFix.supervisee_id == person_id] if person_id is not None else []
+    return rows(app, LocationFix, *where, order_by=LocationFix.recorded_at)
+
+
+def zone_events(app, person_id: int) -> list[ZoneEvent]:
+    """The person's zone events, in the order they happened."""
+    with app.app_context():
+        found = db.session.execute(sa.select(ZoneEvent).where(ZoneEvent.supervisee_id == person_id)
+                                   .order_by(ZoneEvent.at, ZoneEvent.id)).scalars().all()
+        db.session.expunge_all()
+    return list(found)
 
 
 # --- what the API shows -----------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from __future__ import annotations
 import itertools
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pyotp
@@ -33,6 +33,21 @@ _seq = itertools.count(1)
 def local(year, month, day, hour=0, minute=0, second=0) -> datetime:
     """A moment given in Shanghai wall-clock time, as aware UTC."""
     return datetime(year, month, day, hour, minute, second, tzinfo=SHANGHAI).astimezone(UTC)
+
+
+# A square of about 9.7 km x 11 km around Jinhua: the home permitted area.
+SQUARE = {"type": "Polygon", "coordinates": [[[119.60, 29.00], [119.70, 29.00], [119.70, 29.10],
+                                               [119.60, 29.10], [119.60, 29.00]]]}
+M_PER_DEG_LON = 111_320 * 0.87419  # at 29.05°N (cos 29.05° ≈ 0.87419)
+M_PER_DEG_LAT = 110_574
+INSIDE = (29.05, 119.65)  # the centre, ~4.9 km from every edge
+INSIDE_2 = (29.06, 119.66)
+OUTSIDE = (29.05, 119.75)  # ~4.9 km east of the east edge
+
+
+def east_of_edge(metres: float) -> tuple[float, float]:
+    """A point ``metres`` east of the square's east edge (negative: inside)."""
+    return (29.05, 119.70 + metres / M_PER_DEG_LON)
 
 
 def point_at(metres: float, bearing: float = 90.0, origin=STATION) -> tuple[float, float]:
@@ -184,8 +199,7 @@ class Factory:
 
     def zone(self, scene: Scene, geometry: dict, *, kind: str = "permitted", name: str = "辖区") -> int:
         """A zone of the scene's supervisee, set by its officer through the API; its id."""
-        response = self.auth.client.post(f"{API}/supervisees/{scene.person_id}/zones", headers=scene.headers,
-                                          json={"kind": kind, "name": name, "geometry": geometry})
+        response = add_zone(self.auth.client, scene.headers, scene.person_id, kind, name, geometry)
         assert response.status_code == 201, response.get_json()
         return response.get_json()["id"]
 
@@ -243,6 +257,27 @@ class Auth:
 
 
 # --- requests the tests send, as the apps send them ----------------------------------------------
+
+def fix(at: datetime, point: tuple[float, float], accuracy: float = 10.0, **extra) -> dict:
+    """One fix as the phone reports it."""
+    return {"recorded_at": iso_z(at), "lat": point[0], "lon": point[1], "accuracy_m": accuracy, **extra}
+
+
+def walk(start: datetime, points, minutes: float = 1.0, accuracy: float = 10.0, **extra) -> list[dict]:
+    """Fixes at ``points``, one every ``minutes`` from ``start``."""
+    return [fix(start + timedelta(minutes=minutes * i), p, accuracy, **extra) for i, p in enumerate(points)]
+
+
+def upload(client, phone, fixes):
+    """A batch of fixes from the supervisee's phone; the response."""
+    return client.post(f"{API}/me/locations", headers=phone, json={"fixes": fixes})
+
+
+def add_zone(client, headers, person_id, kind, name, geometry):
+    """A zone for the supervisee, as an officer (``headers``) sends it; the response."""
+    return client.post(f"{API}/supervisees/{person_id}/zones", headers=headers,
+                       json={"kind": kind, "name": name, "geometry": geometry})
+
 
 def station_code(station: Station, at: datetime) -> str:
     """The text the station's screen shows at ``at``."""

@@ -13,17 +13,18 @@ from correction.database import db
 from correction.leave.models import LeaveRequest
 from correction.locations.models import Zone
 from correction.time import iso_z
-from tests.assertions import error_of
-from tests.factories import API
-from tests.locations_support import INSIDE, OUTSIDE, alerts, fix, make_scene, upload, walk
+from tests.assertions import alerts, error_of
+from tests.factories import API, INSIDE, OUTSIDE, SQUARE, fix, upload, walk
 
 HANGZHOU = {"type": "Circle", "center": [120.1551, 30.2741], "radius_m": 20_000}
 IN_HANGZHOU = (30.2741, 120.1551)
 
 
 @pytest.fixture
-def scene(client, make, auth):
-    return make_scene(client, make, auth)
+def scene(make):
+    """An office, its officer (logged in), and a supervisee logged in on their phone whose
+    permitted area is the square around Jinhua."""
+    return make.scene(officer_login=True, zone=SQUARE)
 
 
 def ask(client, phone, start, end, **extra):
@@ -110,7 +111,7 @@ def test_a_leave_request_that_makes_no_sense_is_422_with_the_field(client, app, 
 
 def test_officers_do_not_ask_for_leave_and_supervisees_do_not_decide(client, clock, scene):
     start = clock() + timedelta(hours=1)
-    assert ask(client, scene.officer, start, start + timedelta(days=1)).status_code == 403
+    assert ask(client, scene.headers, start, start + timedelta(days=1)).status_code == 403
     leave = ask(client, scene.phone, start, start + timedelta(days=1)).get_json()
     assert approve(client, scene.phone, leave["id"]).status_code == 403
     assert client.get(f"{API}/leave-requests", headers=scene.phone).status_code == 403
@@ -121,19 +122,19 @@ def test_officers_do_not_ask_for_leave_and_supervisees_do_not_decide(client, clo
 def test_the_office_approves_up_to_7_days(client, app, clock, scene):
     start = clock() + timedelta(hours=1)
     leave = ask(client, scene.phone, start, start + timedelta(days=7)).get_json()
-    response = approve(client, scene.officer, leave["id"], note="注意安全")
+    response = approve(client, scene.headers, leave["id"], note="注意安全")
     assert response.status_code == 200
     body = response.get_json()
     assert (body["status"], body["decided_by"], body["decided_at"], body["decision_note"]) == \
-        ("approved", scene.officer_login.officer.id, iso_z(clock()), "注意安全")
+        ("approved", scene.officer.officer.id, iso_z(clock()), "注意安全")
 
 
 def test_8_to_30_days_needs_a_bureau_supervisor(client, app, make, auth, clock, scene):
     start = clock() + timedelta(hours=1)
     leave = ask(client, scene.phone, start, start + timedelta(days=20)).get_json()
-    error = error_of(approve(client, scene.officer, leave["id"]), 403)
+    error = error_of(approve(client, scene.headers, leave["id"]), 403)
     assert error["code"] == "bureau_approval_required"
-    error_of(client.post(f"{API}/leave-requests/{leave['id']}/reject", headers=scene.officer, json={}), 403)
+    error_of(client.post(f"{API}/leave-requests/{leave['id']}/reject", headers=scene.headers, json={}), 403)
     assert leave_row(app, leave["id"]).status == "pending"
     supervisor = supervisor_of(make, auth, scene)
     assert approve(client, supervisor, leave["id"]).get_json()["status"] == "approved"
@@ -142,24 +143,24 @@ def test_8_to_30_days_needs_a_bureau_supervisor(client, app, make, auth, clock, 
 def test_deciding_twice_is_409(client, app, make, auth, clock, scene):
     start = clock() + timedelta(hours=1)
     first = ask(client, scene.phone, start, start + timedelta(days=2)).get_json()
-    assert approve(client, scene.officer, first["id"]).status_code == 200
+    assert approve(client, scene.headers, first["id"]).status_code == 200
     for path in ("approve", "reject"):
-        again = client.post(f"{API}/leave-requests/{first['id']}/{path}", headers=scene.officer, json={})
+        again = client.post(f"{API}/leave-requests/{first['id']}/{path}", headers=scene.headers, json={})
         assert error_of(again, 409)["code"] == "leave_already_decided"
     second = ask(client, scene.phone, start, start + timedelta(days=2)).get_json()
-    rejected = client.post(f"{API}/leave-requests/{second['id']}/reject", headers=scene.officer,
+    rejected = client.post(f"{API}/leave-requests/{second['id']}/reject", headers=scene.headers,
                            json={"note": "理由不足"})
     assert (rejected.status_code, rejected.get_json()["status"]) == (200, "rejected")
-    assert error_of(approve(client, scene.officer, second["id"]), 409)["code"] == "leave_already_decided"
+    assert error_of(approve(client, scene.headers, second["id"]), 409)["code"] == "leave_already_decided"
     assert leave_row(app, second["id"]).status == "rejected"
 
 
 def test_only_approval_adds_the_destination_as_a_permitted_zone(client, app, clock, scene):
     start = clock() + timedelta(hours=1)
     rejected = ask(client, scene.phone, start, start + timedelta(days=2)).get_json()
-    client.post(f"{API}/leave-requests/{rejected['id']}/reject", headers=scene.officer, json={})
+    client.post(f"{API}/leave-requests/{rejected['id']}/reject", headers=scene.headers, json={})
     approved = ask(client, scene.phone, start, start + timedelta(days=2)).get_json()
-    approve(client, scene.officer, approved["id"])
+    approve(client, scene.headers, approved["id"])
     with app.app_context():
         zones = db.session.execute(sa.select(Zone.kind, Zone.leave_request_id, Zone.geometry).where(
             Zone.supervisee_id == scene.person_id, Zone.active).order_by(Zone.id)).all()
@@ -171,11 +172,11 @@ def test_only_approval_adds_the_destination_as_a_permitted_zone(client, app, clo
 def test_a_new_home_area_keeps_the_leave_destination(client, app, clock, scene):
     start = clock() + timedelta(hours=1)
     leave = ask(client, scene.phone, start, start + timedelta(days=2)).get_json()
-    approve(client, scene.officer, leave["id"])
-    client.post(f"{API}/supervisees/{scene.person_id}/zones", headers=scene.officer, json={
+    approve(client, scene.headers, leave["id"])
+    client.post(f"{API}/supervisees/{scene.person_id}/zones", headers=scene.headers, json={
         "kind": "permitted", "name": "新辖区", "geometry": {"type": "Circle", "center": [119.65, 29.05],
                                                          "radius_m": 8000}})
-    zones = client.get(f"{API}/supervisees/{scene.person_id}/zones", headers=scene.officer).get_json()["items"]
+    zones = client.get(f"{API}/supervisees/{scene.person_id}/zones", headers=scene.headers).get_json()["items"]
     assert sum(1 for z in zones if z["leave_request_id"] == leave["id"]) == 2
     assert [z["name"] for z in zones if z["leave_request_id"] is None] == ["新辖区"]
 
@@ -183,7 +184,7 @@ def test_a_new_home_area_keeps_the_leave_destination(client, app, clock, scene):
 def test_officers_see_leave_requests_in_their_scope(client, make, auth, clock, scene):
     start = clock() + timedelta(hours=1)
     ours = ask(client, scene.phone, start, start + timedelta(days=2)).get_json()
-    neighbour = make_scene(client, make, auth, zone=None)  # another bureau altogether
+    neighbour = make.scene(officer_login=True)  # another bureau altogether
     sibling_office = make.office(bureau=_bureau_of(make, scene))
     sibling_phone = auth.supervisee(make.supervisee(sibling_office))
     theirs = ask(client, sibling_phone, start, start + timedelta(days=2)).get_json()
@@ -194,15 +195,15 @@ def test_officers_see_leave_requests_in_their_scope(client, make, auth, clock, s
         assert response.status_code == 200
         return [item["id"] for item in response.get_json()["items"]]
 
-    assert ids(scene.officer) == [ours["id"]]
+    assert ids(scene.headers) == [ours["id"]]
     assert ids(supervisor_of(make, auth, scene)) == [theirs["id"], ours["id"]]  # newest first
-    assert ids(neighbour.officer) == [other_bureau["id"]]
-    approve(client, scene.officer, ours["id"])
-    assert ids(scene.officer, "?status=pending") == []
-    assert ids(scene.officer, "?status=approved") == [ours["id"]]
-    assert ids(scene.officer, f"?supervisee_id={scene.person_id}") == [ours["id"]]
+    assert ids(neighbour.headers) == [other_bureau["id"]]
+    approve(client, scene.headers, ours["id"])
+    assert ids(scene.headers, "?status=pending") == []
+    assert ids(scene.headers, "?status=approved") == [ours["id"]]
+    assert ids(scene.headers, f"?supervisee_id={scene.person_id}") == [ours["id"]]
     # another office cannot decide ours: it is not found
-    assert error_of(approve(client, neighbour.officer, theirs["id"]), 404)["code"] == "leave_not_found"
+    assert error_of(approve(client, neighbour.headers, theirs["id"]), 404)["code"] == "leave_not_found"
 
 
 def _bureau_of(make, scene):
@@ -220,7 +221,7 @@ def on_leave(client, clock, scene):
     """An approved 3-day leave to Hangzhou starting in an hour; returns (start, end)."""
     start, end = clock() + timedelta(hours=1), clock() + timedelta(days=3)
     leave = ask(client, scene.phone, start, end).get_json()
-    assert approve(client, scene.officer, leave["id"]).status_code == 200
+    assert approve(client, scene.headers, leave["id"]).status_code == 200
     return leave["id"], start, end
 
 
@@ -250,7 +251,7 @@ def test_after_the_leave_ends_the_destination_is_outside_again(client, app, cloc
 def test_a_rejected_leave_permits_nothing(client, app, clock, scene):
     start = clock() + timedelta(hours=1)
     leave = ask(client, scene.phone, start, start + timedelta(days=2)).get_json()
-    client.post(f"{API}/leave-requests/{leave['id']}/reject", headers=scene.officer, json={})
+    client.post(f"{API}/leave-requests/{leave['id']}/reject", headers=scene.headers, json={})
     clock.set(start + timedelta(hours=5))
     upload(client, scene.phone, walk(start + timedelta(hours=2), [IN_HANGZHOU] * 3, minutes=10))
     assert len(alerts(app, scene.person_id, "zone_exit")) == 1
@@ -286,7 +287,7 @@ def test_a_station_check_in_after_the_leave_began_closes_it(client, app, auth, c
     row = leave_row(app, leave_id)
     returned_at = clock()
     assert (row.status, row.returned_at) == ("closed", returned_at)
-    officer = auth.officer(scene.officer_login)  # a day later: a fresh login
+    officer = auth.officer(scene.officer)  # a day later: a fresh login
     listed = client.get(f"{API}/leave-requests?status=closed", headers=officer).get_json()["items"]
     assert [(i["id"], i["returned_at"]) for i in listed] == [(leave_id, iso_z(returned_at))]
 

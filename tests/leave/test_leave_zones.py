@@ -15,16 +15,12 @@ from tests.factories import API
 HANGZHOU = {"type": "Circle", "center": [120.1551, 30.2741], "radius_m": 30000}
 
 
-def _scene(client, make, auth):
-    office = make.office()
-    station = make.station(office, lat=29.0833, lon=119.6490)
-    officer = make.officer(office)
-    person = make.supervisee(office, officer.officer, level="normal")
-    officer_headers, phone = auth.officer(officer), auth.supervisee(person)
-    created = client.post(f"{API}/supervisees/{person.supervisee.id}/zones", headers=officer_headers,
-                          json={"kind": "permitted", "name": "婺城区", "geometry": DISTRICT})
-    assert created.status_code == 201
-    return station, officer_headers, phone, person.supervisee.id
+def _scene(make):
+    """An office with a station, its officer, and a supervisee whose permitted area is the district;
+    (station, the officer's headers, the phone's, the supervisee's id)."""
+    scene = make.scene(station=True, officer_login=True)
+    make.zone(scene, DISTRICT, name="婺城区")
+    return scene.station, scene.headers, scene.phone, scene.person_id
 
 
 def _fixes(start, points):
@@ -39,7 +35,7 @@ def _zone_exits(app, person_id):
 
 
 def test_fixes_from_the_journey_uploaded_after_the_return_are_still_permitted(client, app, make, auth, clock):
-    station, officer, phone, person_id = _scene(client, make, auth)
+    station, officer, phone, person_id = _scene(make)
     start = clock()
     leave = client.post(f"{API}/me/leave-requests", headers=phone, json={
         "destination_name": "杭州", "destination_geometry": HANGZHOU, "reason": "就医",
@@ -64,7 +60,7 @@ def test_fixes_from_the_journey_uploaded_after_the_return_are_still_permitted(cl
 
 
 def test_the_same_journey_without_leave_is_a_zone_exit(client, app, make, auth, clock):
-    _station, _officer, phone, person_id = _scene(client, make, auth)
+    _station, _officer, phone, person_id = _scene(make)
     journey = _fixes(clock() - timedelta(hours=2), [(29.08, 119.64), (29.37, 119.77), (29.67, 119.90),
                                                     (29.97, 120.03)])
     assert client.post(f"{API}/me/locations", headers=phone, json={"fixes": journey}).status_code == 200
@@ -72,7 +68,7 @@ def test_the_same_journey_without_leave_is_a_zone_exit(client, app, make, auth, 
 
 
 def test_approval_adds_the_destination_and_the_route_only_for_the_leave(client, app, make, auth, clock):
-    _station, officer, phone, person_id = _scene(client, make, auth)
+    _station, officer, phone, person_id = _scene(make)
     start = clock()
     leave = client.post(f"{API}/me/leave-requests", headers=phone, json={
         "destination_name": "杭州", "destination_geometry": HANGZHOU, "reason": "探亲",

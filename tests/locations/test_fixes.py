@@ -15,15 +15,15 @@ import sqlalchemy as sa
 from correction.database import db
 from correction.mall.models import PointEntry
 from correction.time import iso_z
-from tests.assertions import error_of
-from tests.factories import API
-from tests.locations_support import (INSIDE, INSIDE_2, OUTSIDE, alerts, fix, make_scene, stored_fixes, upload,
-                                     walk)
+from tests.assertions import alerts, error_of, stored_fixes
+from tests.factories import API, INSIDE, INSIDE_2, OUTSIDE, SQUARE, fix, upload, walk
 
 
 @pytest.fixture
-def scene(client, make, auth):
-    return make_scene(client, make, auth)
+def scene(make):
+    """An office, its officer (logged in), and a supervisee logged in on their phone whose
+    permitted area is the square around Jinhua."""
+    return make.scene(officer_login=True, zone=SQUARE)
 
 
 def test_a_clean_batch_is_stored_with_every_field(client, app, clock, scene):
@@ -210,7 +210,7 @@ def test_a_body_that_is_not_a_batch_is_422_and_stores_nothing(client, app, scene
 def test_only_a_logged_in_supervisee_uploads(client, app, clock, scene):
     batch = {"fixes": [fix(clock(), INSIDE)]}
     assert client.post(f"{API}/me/locations", json=batch).status_code == 401
-    assert client.post(f"{API}/me/locations", headers=scene.officer, json=batch).status_code == 403
+    assert client.post(f"{API}/me/locations", headers=scene.headers, json=batch).status_code == 403
     assert stored_fixes(app) == []
 
 

@@ -19,9 +19,8 @@ import sqlalchemy as sa
 from correction.database import db
 from correction.people.models import Device
 from correction.time import iso_z
-from tests.assertions import error_of
-from tests.factories import API
-from tests.locations_support import alerts, make_scene, stored_fixes
+from tests.assertions import alerts, error_of, stored_fixes
+from tests.factories import API, SQUARE
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "clients"
 
@@ -44,7 +43,7 @@ def test_the_shared_fixtures_are_all_there():
 @pytest.fixture
 def phone(client, make, auth):
     """A supervisee whose phone was given an ingest key: (scene, key)."""
-    scene = make_scene(client, make, auth, zone=None)
+    scene = make.scene(officer_login=True)
     issued = client.post(f"{API}/me/ingest-key", headers=scene.phone)
     assert issued.status_code == 201
     body = issued.get_json()
@@ -330,7 +329,7 @@ def test_a_new_ingest_key_retires_the_old_one(client, app, phone):
 
 def test_officers_get_no_ingest_key(client, phone):
     scene, _ = phone
-    assert client.post(f"{API}/me/ingest-key", headers=scene.officer).status_code == 403
+    assert client.post(f"{API}/me/ingest-key", headers=scene.headers).status_code == 403
 
 
 # --- OwnTracks -----------------------------------------------------------------------------------------
@@ -438,7 +437,7 @@ def test_an_owntracks_body_that_cannot_be_read_is_400(client, app, phone, text, 
 
 
 def test_an_owntracks_fix_in_the_pipeline_raises_zone_alerts_like_any_other(client, app, make, auth, clock):
-    scene = make_scene(client, make, auth)  # with the permitted square
+    scene = make.scene(officer_login=True, zone=SQUARE)  # with the permitted square
     key = client.post(f"{API}/me/ingest-key", headers=scene.phone).get_json()["ingest_key"]
     for minutes in (3, 2):
         message = {"_type": "location", "lat": 29.05, "lon": 119.75, "acc": 10,

@@ -15,32 +15,16 @@ from correction.database import db
 from correction.locations.models import LocationFix, ZoneEvent
 from correction.locations.service import purge_expired_fixes
 from correction.time import iso_z
-from tests.factories import API
+from tests.factories import API, INSIDE, OUTSIDE, SQUARE, fix, upload
 
-SQUARE = {"type": "Polygon", "coordinates": [[[119.60, 29.00], [119.70, 29.00], [119.70, 29.10],
-                                               [119.60, 29.10], [119.60, 29.00]]]}
-INSIDE, OUTSIDE = (29.05, 119.65), (29.05, 119.75)  # the east edge is at 119.70: OUTSIDE is ~4.9 km out
 EDGE_OUT_BY_30M = (29.05, 119.70 + 30 / (111_320 * 0.8739))  # cos(29.05°) ≈ 0.8739
 
 
 @pytest.fixture
-def scene(client, make, auth):
-    office = make.office()
-    officer = make.officer(office)
-    person = make.supervisee(office, officer.officer)
-    officer_headers, phone = auth.officer(officer), auth.supervisee(person)
-    zone = client.post(f"{API}/supervisees/{person.supervisee.id}/zones", headers=officer_headers,
-                       json={"kind": "permitted", "name": "辖区", "geometry": SQUARE})
-    assert zone.status_code == 201
-    return {"id": person.supervisee.id, "officer": officer_headers, "phone": phone, "office": office}
-
-
-def upload(client, phone, fixes):
-    return client.post(f"{API}/me/locations", headers=phone, json={"fixes": fixes})
-
-
-def fix(at, point, accuracy=10.0, **extra):
-    return {"recorded_at": iso_z(at), "lat": point[0], "lon": point[1], "accuracy_m": accuracy, **extra}
+def scene(make):
+    """An office, its officer (logged in), and a supervisee logged in on their phone whose
+    permitted area is the square around Jinhua."""
+    return make.scene(officer_login=True, zone=SQUARE)
 
 
 def count(app, model, **where):
@@ -65,19 +49,19 @@ def test_good_fixes_are_kept_bad_ones_refused_one_by_one_and_a_resend_skips(clie
              {"recorded_at": "yesterday", "lat": 29.0, "lon": 119.6, "accuracy_m": 5},
              fix(t + timedelta(minutes=2), INSIDE, accuracy=0),
              fix(clock() + timedelta(hours=1), INSIDE), fix(t + timedelta(minutes=3), INSIDE, speed_mps=1.5)]
-    answer = upload(client, scene["phone"], batch).get_json()
+    answer = upload(client, scene.phone, batch).get_json()
     assert (answer["stored"], answer["skipped"]) == (2, 0)
     assert [(r["index"], r["code"]) for r in answer["refused"]] == [
         (1, "invalid_fix"), (2, "invalid_fix"), (3, "invalid_fix"), (4, "fix_in_future")]
-    again = upload(client, scene["phone"], batch).get_json()
+    again = upload(client, scene.phone, batch).get_json()
     assert (again["stored"], again["skipped"], len(again["refused"])) == (0, 2, 4)
-    assert count(app, LocationFix, supervisee_id=scene["id"]) == 2
+    assert count(app, LocationFix, supervisee_id=scene.person_id) == 2
 
 
 def test_nan_in_a_batch_is_refused_without_losing_anything_else(client, app, clock, scene):
     good = fix(clock() - timedelta(minutes=1), INSIDE)
     raw = json.dumps({"fixes": [fix(clock(), INSIDE), good]}).replace('"lat": 29.05', '"lat": NaN', 1)
-    response = client.post(f"{API}/me/locations", headers=scene["phone"], data=raw, content_type="application/json")
+    response = client.post(f"{API}/me/locations", headers=scene.phone, data=raw, content_type="application/json")
     assert response.status_code == 200
     answer = response.get_json()
     assert (answer["stored"], [(r["index"], r["code"]) for r in answer["refused"]]) == (1, [(0, "invalid_fix")])
@@ -86,7 +70,7 @@ def test_nan_in_a_batch_is_refused_without_losing_anything_else(client, app, clo
 
 def test_a_batch_over_the_limit_is_refused_whole(client, app, clock, scene):
     batch = [fix(clock() - timedelta(minutes=i), INSIDE) for i in range(501)]
-    response = upload(client, scene["phone"], batch)
+    response = upload(client, scene.phone, batch)
     assert response.status_code == 422
     assert count(app, LocationFix) == 0
 
@@ -96,26 +80,26 @@ def test_a_batch_over_the_limit_is_refused_whole(client, app, clock, scene):
 def test_an_exit_a_return_and_a_new_exit_are_three_events_and_two_alerts(client, app, clock, scene):
     t = clock() - timedelta(hours=2)
     points = [INSIDE, INSIDE, OUTSIDE, OUTSIDE, INSIDE, INSIDE, OUTSIDE, OUTSIDE]
-    upload(client, scene["phone"], [fix(t + timedelta(minutes=5 * i), p) for i, p in enumerate(points)])
-    assert events(app, scene["id"]) == ["exit", "return", "exit"]
+    upload(client, scene.phone, [fix(t + timedelta(minutes=5 * i), p) for i, p in enumerate(points)])
+    assert events(app, scene.person_id) == ["exit", "return", "exit"]
     with app.app_context():
         subjects = db.session.execute(sa.select(Alert.subject_key).where(
-            Alert.supervisee_id == scene["id"], Alert.type == "zone_exit").order_by(Alert.id)).scalars().all()
+            Alert.supervisee_id == scene.person_id, Alert.type == "zone_exit").order_by(Alert.id)).scalars().all()
     assert subjects == ["permitted:1", "permitted:2"]
 
 
 def test_a_single_stray_fix_outside_is_not_an_exit(client, app, clock, scene):
     t = clock() - timedelta(hours=1)
-    upload(client, scene["phone"], [fix(t, INSIDE), fix(t + timedelta(minutes=1), OUTSIDE),
+    upload(client, scene.phone, [fix(t, INSIDE), fix(t + timedelta(minutes=1), OUTSIDE),
                                     fix(t + timedelta(minutes=2), INSIDE)])
     assert count(app, Alert, type="zone_exit") == 0
 
 
 def test_outside_by_less_than_the_accuracy_is_not_outside(client, app, clock, scene):
     t = clock() - timedelta(hours=1)
-    upload(client, scene["phone"], [fix(t + timedelta(minutes=i), EDGE_OUT_BY_30M, accuracy=50) for i in range(6)])
+    upload(client, scene.phone, [fix(t + timedelta(minutes=i), EDGE_OUT_BY_30M, accuracy=50) for i in range(6)])
     assert count(app, Alert, type="zone_exit") == 0
-    upload(client, scene["phone"], [fix(t + timedelta(minutes=10 + i), EDGE_OUT_BY_30M, accuracy=10)
+    upload(client, scene.phone, [fix(t + timedelta(minutes=10 + i), EDGE_OUT_BY_30M, accuracy=10)
                                     for i in range(2)])
     assert count(app, Alert, type="zone_exit") == 1
 
@@ -123,38 +107,38 @@ def test_outside_by_less_than_the_accuracy_is_not_outside(client, app, clock, sc
 def test_five_minutes_outside_confirms_even_with_one_fix_between(client, app, clock, scene):
     t = clock() - timedelta(hours=1)
     # one fix outside, then one six minutes later: two fixes anyway, but the time rule is what fires first
-    upload(client, scene["phone"], [fix(t, INSIDE), fix(t + timedelta(minutes=1), OUTSIDE)])
+    upload(client, scene.phone, [fix(t, INSIDE), fix(t + timedelta(minutes=1), OUTSIDE)])
     assert count(app, Alert, type="zone_exit") == 0
-    upload(client, scene["phone"], [fix(t + timedelta(minutes=7), OUTSIDE)])
+    upload(client, scene.phone, [fix(t + timedelta(minutes=7), OUTSIDE)])
     assert count(app, Alert, type="zone_exit") == 1
 
 
 def test_someone_already_outside_when_evaluation_starts_is_caught(client, app, clock, scene):
     t = clock() - timedelta(hours=1)
-    upload(client, scene["phone"], [fix(t, OUTSIDE), fix(t + timedelta(minutes=2), OUTSIDE)])
+    upload(client, scene.phone, [fix(t, OUTSIDE), fix(t + timedelta(minutes=2), OUTSIDE)])
     assert count(app, Alert, type="zone_exit") == 1
 
 
 def test_entering_an_exclusion_zone_raises_one_alert(client, app, clock, scene):
     school = {"type": "Circle", "center": [119.65, 29.05], "radius_m": 200}
-    created = client.post(f"{API}/supervisees/{scene['id']}/zones", headers=scene["officer"],
+    created = client.post(f"{API}/supervisees/{scene.person_id}/zones", headers=scene.headers,
                           json={"kind": "exclusion", "name": "学校", "geometry": school})
     assert created.status_code == 201
     t = clock() - timedelta(hours=1)
     far = (29.06, 119.65)
-    upload(client, scene["phone"], [fix(t, far), fix(t + timedelta(minutes=1), INSIDE),
+    upload(client, scene.phone, [fix(t, far), fix(t + timedelta(minutes=1), INSIDE),
                                     fix(t + timedelta(minutes=2), INSIDE), fix(t + timedelta(minutes=3), INSIDE)])
     assert count(app, Alert, type="exclusion_entry") == 1
-    upload(client, scene["phone"], [fix(t + timedelta(minutes=3), INSIDE)])  # resent: nothing new
+    upload(client, scene.phone, [fix(t + timedelta(minutes=3), INSIDE)])  # resent: nothing new
     assert count(app, Alert, type="exclusion_entry") == 1
 
 
 def test_mocked_fixes_and_impossible_movement_raise_their_own_alerts(client, app, clock, scene):
     t = clock() - timedelta(hours=1)
-    upload(client, scene["phone"], [fix(t, INSIDE), fix(t + timedelta(minutes=1), INSIDE, is_mock=True)])
+    upload(client, scene.phone, [fix(t, INSIDE), fix(t + timedelta(minutes=1), INSIDE, is_mock=True)])
     assert count(app, Alert, type="mock_location") == 1
     hangzhou = (30.27, 120.15)
-    upload(client, scene["phone"], [fix(t + timedelta(minutes=10), INSIDE), fix(t + timedelta(minutes=20), hangzhou)])
+    upload(client, scene.phone, [fix(t + timedelta(minutes=10), INSIDE), fix(t + timedelta(minutes=20), hangzhou)])
     assert count(app, Alert, type="impossible_movement") == 1
 
 
@@ -166,7 +150,7 @@ def test_mocked_fixes_and_impossible_movement_raise_their_own_alerts(client, app
     ({"type": "Circle", "center": [119.6, 29], "radius_m": -5}, "radius_m"),
 ])
 def test_a_zone_that_is_not_usable_geojson_is_refused(client, app, scene, geometry, reason):
-    response = client.post(f"{API}/supervisees/{scene['id']}/zones", headers=scene["officer"],
+    response = client.post(f"{API}/supervisees/{scene.person_id}/zones", headers=scene.headers,
                            json={"kind": "exclusion", "name": "x", "geometry": geometry})
     assert response.status_code == 422
     assert response.get_json()["error"]["code"] == "invalid_geometry"
@@ -175,16 +159,16 @@ def test_a_zone_that_is_not_usable_geojson_is_refused(client, app, scene, geomet
 
 def test_zones_of_another_office_are_not_found(client, make, auth, scene):
     stranger = auth.officer(make.officer(make.office()))
-    assert client.get(f"{API}/supervisees/{scene['id']}/zones", headers=stranger).status_code == 404
-    assert client.post(f"{API}/supervisees/{scene['id']}/zones", headers=stranger,
+    assert client.get(f"{API}/supervisees/{scene.person_id}/zones", headers=stranger).status_code == 404
+    assert client.post(f"{API}/supervisees/{scene.person_id}/zones", headers=stranger,
                        json={"kind": "permitted", "name": "x", "geometry": SQUARE}).status_code == 404
 
 
 def test_a_new_permitted_area_replaces_the_old_one(client, scene):
     bigger = {"type": "Circle", "center": [119.65, 29.05], "radius_m": 50_000}
-    client.post(f"{API}/supervisees/{scene['id']}/zones", headers=scene["officer"],
+    client.post(f"{API}/supervisees/{scene.person_id}/zones", headers=scene.headers,
                 json={"kind": "permitted", "name": "大", "geometry": bigger})
-    zones = client.get(f"{API}/supervisees/{scene['id']}/zones", headers=scene["officer"]).get_json()["items"]
+    zones = client.get(f"{API}/supervisees/{scene.person_id}/zones", headers=scene.headers).get_json()["items"]
     assert [z["name"] for z in zones if z["kind"] == "permitted"] == ["大"]
 
 
@@ -198,18 +182,18 @@ def ask_leave(client, phone, clock, days):
 
 
 def test_leave_of_up_to_7_days_is_the_office_s_8_to_30_the_bureau_s_longer_refused(client, make, auth, clock, scene):
-    short = ask_leave(client, scene["phone"], clock, 7).get_json()
+    short = ask_leave(client, scene.phone, clock, 7).get_json()
     assert short["approver_role"] == "officer"
-    assert client.post(f"{API}/leave-requests/{short['id']}/approve", headers=scene["officer"],
+    assert client.post(f"{API}/leave-requests/{short['id']}/approve", headers=scene.headers,
                        json={}).status_code == 200
-    long = ask_leave(client, scene["phone"], clock, 8).get_json()
-    refused = client.post(f"{API}/leave-requests/{long['id']}/approve", headers=scene["officer"], json={})
+    long = ask_leave(client, scene.phone, clock, 8).get_json()
+    refused = client.post(f"{API}/leave-requests/{long['id']}/approve", headers=scene.headers, json={})
     assert (refused.status_code, refused.get_json()["error"]["code"]) == (403, "bureau_approval_required")
-    supervisor = auth.officer(make.officer(role="supervisor", bureau_id=scene["office"].bureau_id))
+    supervisor = auth.officer(make.officer(role="supervisor", bureau_id=scene.office.bureau_id))
     assert client.post(f"{API}/leave-requests/{long['id']}/approve", headers=supervisor, json={}).status_code == 200
     twice = client.post(f"{API}/leave-requests/{long['id']}/reject", headers=supervisor, json={"note": "x"})
     assert twice.status_code == 409
-    too_long = ask_leave(client, scene["phone"], clock, 31)
+    too_long = ask_leave(client, scene.phone, clock, 31)
     assert (too_long.status_code, too_long.get_json()["error"]["code"]) == (422, "leave_too_long")
 
 
@@ -217,16 +201,16 @@ def test_leave_of_up_to_7_days_is_the_office_s_8_to_30_the_bureau_s_longer_refus
 
 def test_the_track_comes_as_geojson_or_gpx_and_every_look_is_audited(client, app, clock, scene):
     t = clock() - timedelta(hours=1)
-    upload(client, scene["phone"], [fix(t + timedelta(minutes=i), INSIDE) for i in range(5)])
+    upload(client, scene.phone, [fix(t + timedelta(minutes=i), INSIDE) for i in range(5)])
     window = f"from={iso_z(t - timedelta(minutes=1))}&to={iso_z(clock())}"
-    geo = client.get(f"{API}/supervisees/{scene['id']}/track?{window}", headers=scene["officer"])
+    geo = client.get(f"{API}/supervisees/{scene.person_id}/track?{window}", headers=scene.headers)
     assert geo.status_code == 200 and geo.mimetype == "application/geo+json"
     assert len(json.loads(geo.data)["features"]) == 5
-    gpx = client.get(f"{API}/supervisees/{scene['id']}/track?{window}&format=gpx", headers=scene["officer"])
+    gpx = client.get(f"{API}/supervisees/{scene.person_id}/track?{window}&format=gpx", headers=scene.headers)
     assert len(gpxpy.parse(gpx.data.decode()).tracks[0].segments[0].points) == 5
     with app.app_context():
         looks = db.session.execute(sa.select(AuditEntry).where(AuditEntry.action == "track.read")).scalars().all()
-        assert [(a.target_id, a.outcome) for a in looks] == [(scene["id"], "ok")] * 2
+        assert [(a.target_id, a.outcome) for a in looks] == [(scene.person_id, "ok")] * 2
 
 
 class TestTrackBounds:
@@ -236,17 +220,17 @@ class TestTrackBounds:
 
     def test_the_track_is_bounded_in_points_and_in_time(self, client, clock, scene):
         t = clock() - timedelta(hours=1)
-        upload(client, scene["phone"], [fix(t + timedelta(minutes=i), INSIDE) for i in range(5)])
-        response = client.get(f"{API}/supervisees/{scene['id']}/track?from={iso_z(t)}&to={iso_z(clock())}",
-                              headers=scene["officer"])
+        upload(client, scene.phone, [fix(t + timedelta(minutes=i), INSIDE) for i in range(5)])
+        response = client.get(f"{API}/supervisees/{scene.person_id}/track?from={iso_z(t)}&to={iso_z(clock())}",
+                              headers=scene.headers)
         assert response.headers["X-Track-Truncated"] == "true" and len(json.loads(response.data)["features"]) == 3
-        too_long = client.get(f"{API}/supervisees/{scene['id']}/track?from={iso_z(t - timedelta(days=40))}"
-                              f"&to={iso_z(clock())}", headers=scene["officer"])
+        too_long = client.get(f"{API}/supervisees/{scene.person_id}/track?from={iso_z(t - timedelta(days=40))}"
+                              f"&to={iso_z(clock())}", headers=scene.headers)
         assert too_long.status_code == 422
 
 
 def test_purge_deletes_only_fixes_past_retention(client, app, clock, scene):
-    upload(client, scene["phone"], [fix(clock() - timedelta(days=1), INSIDE), fix(clock() - timedelta(days=170), INSIDE)])
+    upload(client, scene.phone, [fix(clock() - timedelta(days=1), INSIDE), fix(clock() - timedelta(days=170), INSIDE)])
     clock.advance(days=15)  # the older fix is now 185 days old; retention is 180
     with app.app_context():
         assert purge_expired_fixes(db.session, app.config["SETTINGS"], clock()) == 1
@@ -264,7 +248,7 @@ def test_two_phones_uploading_overlapping_batches_store_each_fix_once_and_alert_
         with app.app_context():
             client = app.test_client()
             barrier.wait(timeout=10)
-            answers.append(client.post(f"{API}/me/locations", headers=scene["phone"], json={"fixes": batch}))
+            answers.append(client.post(f"{API}/me/locations", headers=scene.phone, json={"fixes": batch}))
 
     threads = [threading.Thread(target=phone) for _ in range(2)]
     for t_ in threads:

@@ -13,14 +13,15 @@ from correction.audit.models import AuditEntry
 from correction.database import db
 from correction.locations.service import purge_expired_fixes
 from correction.time import iso_z
-from tests.assertions import error_of
-from tests.factories import API
-from tests.locations_support import INSIDE, INSIDE_2, OUTSIDE, alerts, fix, make_scene, stored_fixes, upload, walk
+from tests.assertions import alerts, error_of, stored_fixes
+from tests.factories import API, INSIDE, INSIDE_2, OUTSIDE, SQUARE, fix, upload, walk
 
 
 @pytest.fixture
-def scene(client, make, auth):
-    return make_scene(client, make, auth)
+def scene(make):
+    """An office, its officer (logged in), and a supervisee logged in on their phone whose
+    permitted area is the square around Jinhua."""
+    return make.scene(officer_login=True, zone=SQUARE)
 
 
 def track(client, headers, person_id, start, end, fmt=None):
@@ -45,7 +46,7 @@ def walked(client, clock, scene):
 
 
 def test_the_track_as_geojson(client, app, clock, scene, walked):
-    response = track(client, scene.officer, scene.person_id, walked, clock())
+    response = track(client, scene.headers, scene.person_id, walked, clock())
     assert response.status_code == 200 and response.mimetype == "application/geo+json"
     assert (response.headers["X-Track-Points"], response.headers["X-Track-Truncated"]) == ("5", "false")
     body = json.loads(response.data)
@@ -61,7 +62,7 @@ def test_the_track_as_geojson(client, app, clock, scene, walked):
 
 
 def test_the_track_as_gpx_reads_back(client, app, clock, scene, walked):
-    response = track(client, scene.officer, scene.person_id, walked, clock(), "gpx")
+    response = track(client, scene.headers, scene.person_id, walked, clock(), "gpx")
     assert response.status_code == 200 and response.mimetype == "application/gpx+xml"
     parsed = gpxpy.parse(response.data.decode())
     points = parsed.tracks[0].segments[0].points
@@ -73,28 +74,28 @@ def test_the_track_as_gpx_reads_back(client, app, clock, scene, walked):
 def test_the_range_is_from_inclusive_to_exclusive_and_only_this_person(client, app, make, auth, clock, scene, walked):
     other = auth.supervisee(make.supervisee(scene.office))
     upload(client, other, walk(walked, [OUTSIDE] * 5))
-    body = json.loads(track(client, scene.officer, scene.person_id, walked + timedelta(minutes=1),
+    body = json.loads(track(client, scene.headers, scene.person_id, walked + timedelta(minutes=1),
                             walked + timedelta(minutes=3)).data)
     assert [f["properties"]["recorded_at"] for f in body["features"]] == \
         [iso_z(walked + timedelta(minutes=1)), iso_z(walked + timedelta(minutes=2))]
-    empty = json.loads(track(client, scene.officer, scene.person_id, clock() - timedelta(days=3),
+    empty = json.loads(track(client, scene.headers, scene.person_id, clock() - timedelta(days=3),
                              clock() - timedelta(days=2)).data)
     assert empty["features"] == [] and empty["properties"]["points"] == 0
-    gpx = gpxpy.parse(track(client, scene.officer, scene.person_id, clock() - timedelta(days=3),
+    gpx = gpxpy.parse(track(client, scene.headers, scene.person_id, clock() - timedelta(days=3),
                             clock() - timedelta(days=2), "gpx").data.decode())
     assert gpx.get_points_no() == 0
 
 
 def test_every_look_at_a_track_is_audited(client, app, make, auth, clock, scene, walked):
-    track(client, scene.officer, scene.person_id, walked, clock())
-    track(client, scene.officer, scene.person_id, walked, clock(), "gpx")
-    track(client, scene.officer, scene.person_id, clock() - timedelta(days=40), clock())  # refused: still a look
+    track(client, scene.headers, scene.person_id, walked, clock())
+    track(client, scene.headers, scene.person_id, walked, clock(), "gpx")
+    track(client, scene.headers, scene.person_id, clock() - timedelta(days=40), clock())  # refused: still a look
     reads = track_reads(app)
     assert [(r.actor_type, r.actor_id, r.target_type, r.target_id) for r in reads] == \
-        [("officer", scene.officer_login.officer.id, "supervisee", scene.person_id)] * 3
+        [("officer", scene.officer.officer.id, "supervisee", scene.person_id)] * 3
     assert [r.outcome for r in reads][:2] == ["ok", "ok"] and reads[2].outcome != "ok"
     assert reads[1].details["format"] == "gpx"
-    listed = client.get(f"{API}/audit?action=track.read", headers=scene.officer)
+    listed = client.get(f"{API}/audit?action=track.read", headers=scene.headers)
     if listed.status_code == 200:  # officers may read their bureau's audit trail
         assert len(listed.get_json()["items"]) >= 3
 
@@ -102,7 +103,7 @@ def test_every_look_at_a_track_is_audited(client, app, make, auth, clock, scene,
 def test_the_track_of_another_office_s_supervisee_is_not_found(client, app, make, auth, clock, scene, walked):
     stranger = auth.officer(make.officer(make.office()))
     error_of(track(client, stranger, scene.person_id, walked, clock()), 404)
-    error_of(track(client, scene.officer, 999_999, walked, clock()), 404)
+    error_of(track(client, scene.headers, 999_999, walked, clock()), 404)
     supervisor = auth.officer(make.officer(role="supervisor", bureau_id=scene.office.bureau_id))
     assert track(client, supervisor, scene.person_id, walked, clock()).status_code == 200
 
@@ -113,19 +114,19 @@ def test_supervisees_cannot_read_tracks(client, clock, scene, walked):
 
 def test_a_range_over_track_max_days_is_422(client, clock, scene):
     end = clock()
-    assert track(client, scene.officer, scene.person_id, end - timedelta(days=31), end).status_code == 200
-    error = error_of(track(client, scene.officer, scene.person_id, end - timedelta(days=31, seconds=1), end), 422)
+    assert track(client, scene.headers, scene.person_id, end - timedelta(days=31), end).status_code == 200
+    error = error_of(track(client, scene.headers, scene.person_id, end - timedelta(days=31, seconds=1), end), 422)
     assert error["code"] == "invalid_range"
-    assert error_of(track(client, scene.officer, scene.person_id, end, end - timedelta(hours=1)), 422)["code"] \
+    assert error_of(track(client, scene.headers, scene.person_id, end, end - timedelta(hours=1)), 422)["code"] \
         == "invalid_range"
-    assert error_of(track(client, scene.officer, scene.person_id, end, end), 422)["code"] == "invalid_range"
+    assert error_of(track(client, scene.headers, scene.person_id, end, end), 422)["code"] == "invalid_range"
 
 
 @pytest.mark.parametrize("query", ["", "from=2026-11-24T00:00:00Z", "from=yesterday&to=2026-11-25T00:00:00Z",
                                    "from=2026-11-24T00:00:00Z&to=2026-11-25T00:00:00Z&format=kml",
                                    "from=2026-11-24T00:00:00&to=2026-11-25T00:00:00"])
 def test_a_track_query_that_does_not_fit_is_422(client, scene, query):
-    error_of(client.get(f"{API}/supervisees/{scene.person_id}/track?{query}", headers=scene.officer), 422)
+    error_of(client.get(f"{API}/supervisees/{scene.person_id}/track?{query}", headers=scene.headers), 422)
 
 
 class TestTruncation:
@@ -134,18 +135,18 @@ class TestTruncation:
         return {"TRACK_MAX_POINTS": 3}
 
     def test_more_points_than_track_max_points_are_cut_and_say_so(self, client, clock, scene, walked):
-        response = track(client, scene.officer, scene.person_id, walked, clock())
+        response = track(client, scene.headers, scene.person_id, walked, clock())
         assert (response.headers["X-Track-Truncated"], response.headers["X-Track-Points"]) == ("true", "3")
         body = json.loads(response.data)
         assert body["properties"]["truncated"] is True
         assert [f["properties"]["recorded_at"] for f in body["features"]] == \
             [iso_z(walked + timedelta(minutes=i)) for i in range(3)]  # the earliest, in order
-        gpx = track(client, scene.officer, scene.person_id, walked, clock(), "gpx")
+        gpx = track(client, scene.headers, scene.person_id, walked, clock(), "gpx")
         assert gpx.headers["X-Track-Truncated"] == "true"
         assert gpxpy.parse(gpx.data.decode()).get_points_no() == 3
 
     def test_exactly_track_max_points_is_not_truncated(self, client, clock, scene, walked):
-        response = track(client, scene.officer, scene.person_id, walked, walked + timedelta(minutes=3))
+        response = track(client, scene.headers, scene.person_id, walked, walked + timedelta(minutes=3))
         assert (response.headers["X-Track-Truncated"], response.headers["X-Track-Points"]) == ("false", "3")
 
 
@@ -155,8 +156,8 @@ class TestShortTracks:
         return {"TRACK_MAX_DAYS": 2}
 
     def test_track_max_days_is_a_setting(self, client, clock, scene):
-        assert track(client, scene.officer, scene.person_id, clock() - timedelta(days=2), clock()).status_code == 200
-        error_of(track(client, scene.officer, scene.person_id, clock() - timedelta(days=3), clock()), 422)
+        assert track(client, scene.headers, scene.person_id, clock() - timedelta(days=2), clock()).status_code == 200
+        error_of(track(client, scene.headers, scene.person_id, clock() - timedelta(days=3), clock()), 422)
 
 
 # --- retention ---------------------------------------------------------------------------------------
@@ -227,7 +228,7 @@ def _upload_together(app, batches_and_headers):
 
 @pytest.mark.postgresql_only
 def test_two_phones_uploading_overlapping_batches_store_each_fix_once_and_alert_once(app, auth, clock, scene):
-    second_phone = auth.supervisee(scene.login)  # a second session of the same supervisee
+    second_phone = auth.supervisee(scene.person)  # a second session of the same supervisee
     t = clock() - timedelta(hours=1)
     points = [INSIDE] * 4 + [OUTSIDE] * 8
     fixes = walk(t, points)
@@ -245,7 +246,7 @@ def test_two_phones_uploading_overlapping_batches_store_each_fix_once_and_alert_
 def test_the_same_batch_uploaded_twice_at_once_stores_it_once(app, auth, clock, scene, round_):
     fixes = walk(clock() - timedelta(hours=1), [INSIDE, OUTSIDE, OUTSIDE, OUTSIDE], is_mock=False)
     fixes.append(fix(clock() - timedelta(minutes=30), INSIDE, is_mock=True))
-    answers = _upload_together(app, [(fixes, scene.phone), (fixes, auth.supervisee(scene.login))])
+    answers = _upload_together(app, [(fixes, scene.phone), (fixes, auth.supervisee(scene.person))])
     assert sorted(body["stored"] for _, body in answers) == [0, 5]
     assert len(stored_fixes(app, scene.person_id)) == 5
     assert len(alerts(app, scene.person_id, "zone_exit")) == 1

@@ -11,22 +11,22 @@ import sqlalchemy as sa
 from correction.database import db
 from correction.locations.models import Zone, ZoneState
 from correction.time import iso_z
-from tests.assertions import error_of
-from tests.factories import API
-from tests.locations_support import (INSIDE, INSIDE_2, OUTSIDE, SQUARE, add_zone, alerts, east_of_edge, fix,
-                                     make_scene, stored_fixes, upload, walk, zone_events)
+from tests.assertions import alerts, error_of, stored_fixes, zone_events
+from tests.factories import API, INSIDE, INSIDE_2, OUTSIDE, SQUARE, add_zone, east_of_edge, fix, upload, walk
 
 SCHOOL = {"type": "Circle", "center": [119.65, 29.05], "radius_m": 200}  # an exclusion zone around INSIDE
 NEAR_SCHOOL = (29.06, 119.65)  # ~1.1 km north of the school, inside the square
 
 
 @pytest.fixture
-def scene(client, make, auth):
-    return make_scene(client, make, auth)
+def scene(make):
+    """An office, its officer (logged in), and a supervisee logged in on their phone whose
+    permitted area is the square around Jinhua."""
+    return make.scene(officer_login=True, zone=SQUARE)
 
 
 def zone_list(client, scene):
-    response = client.get(f"{API}/supervisees/{scene.person_id}/zones", headers=scene.officer)
+    response = client.get(f"{API}/supervisees/{scene.person_id}/zones", headers=scene.headers)
     assert response.status_code == 200
     return response.get_json()["items"]
 
@@ -38,7 +38,7 @@ def exits(app, scene):
 # --- managing zones ----------------------------------------------------------------------------
 
 def test_an_officer_sets_the_permitted_area_and_adds_exclusion_zones(client, app, clock, scene):
-    created = add_zone(client, scene.officer, scene.person_id, "exclusion", "学校", SCHOOL)
+    created = add_zone(client, scene.headers, scene.person_id, "exclusion", "学校", SCHOOL)
     assert created.status_code == 201
     body = created.get_json()
     assert {k: body[k] for k in ("supervisee_id", "kind", "name", "geometry", "active", "leave_request_id")} == {
@@ -51,9 +51,9 @@ def test_an_officer_sets_the_permitted_area_and_adds_exclusion_zones(client, app
 
 
 def test_a_new_permitted_area_replaces_the_old_one_but_not_the_exclusion_zones(client, app, scene):
-    add_zone(client, scene.officer, scene.person_id, "exclusion", "学校", SCHOOL)
+    add_zone(client, scene.headers, scene.person_id, "exclusion", "学校", SCHOOL)
     bigger = {"type": "Circle", "center": [119.65, 29.05], "radius_m": 30_000}
-    assert add_zone(client, scene.officer, scene.person_id, "permitted", "大辖区", bigger).status_code == 201
+    assert add_zone(client, scene.headers, scene.person_id, "permitted", "大辖区", bigger).status_code == 201
     assert sorted((z["kind"], z["name"]) for z in zone_list(client, scene)) == \
         [("exclusion", "学校"), ("permitted", "大辖区")]
     with app.app_context():
@@ -64,7 +64,7 @@ def test_a_new_permitted_area_replaces_the_old_one_but_not_the_exclusion_zones(c
 
 def test_exclusion_zones_accumulate(client, scene):
     for n in range(3):
-        add_zone(client, scene.officer, scene.person_id, "exclusion", f"禁区{n}",
+        add_zone(client, scene.headers, scene.person_id, "exclusion", f"禁区{n}",
                  {"type": "Circle", "center": [119.61 + n / 100, 29.01], "radius_m": 100})
     assert [z["name"] for z in zone_list(client, scene) if z["kind"] == "exclusion"] == ["禁区0", "禁区1", "禁区2"]
 
@@ -72,16 +72,16 @@ def test_exclusion_zones_accumulate(client, scene):
 def test_a_multipolygon_is_a_valid_zone(client, scene):
     two = {"type": "MultiPolygon", "coordinates": [SQUARE["coordinates"],
                                                    [[[120.0, 29.0], [120.1, 29.0], [120.1, 29.1], [120.0, 29.0]]]]}
-    assert add_zone(client, scene.officer, scene.person_id, "permitted", "两块", two).status_code == 201
+    assert add_zone(client, scene.headers, scene.person_id, "permitted", "两块", two).status_code == 201
 
 
 def test_deleting_a_zone_retires_it(client, app, scene):
-    zone_id = add_zone(client, scene.officer, scene.person_id, "exclusion", "学校", SCHOOL).get_json()["id"]
-    deleted = client.delete(f"{API}/zones/{zone_id}", headers=scene.officer)
+    zone_id = add_zone(client, scene.headers, scene.person_id, "exclusion", "学校", SCHOOL).get_json()["id"]
+    deleted = client.delete(f"{API}/zones/{zone_id}", headers=scene.headers)
     assert deleted.status_code == 204
     assert [z["name"] for z in zone_list(client, scene)] == ["辖区"]
-    error_of(client.delete(f"{API}/zones/{zone_id}", headers=scene.officer), 404)
-    error_of(client.delete(f"{API}/zones/999999", headers=scene.officer), 404)
+    error_of(client.delete(f"{API}/zones/{zone_id}", headers=scene.headers), 404)
+    error_of(client.delete(f"{API}/zones/999999", headers=scene.headers), 404)
 
 
 BOWTIE = {"type": "Polygon", "coordinates": [[[119.6, 29.0], [119.7, 29.1], [119.7, 29.0], [119.6, 29.1],
@@ -113,14 +113,14 @@ BOWTIE = {"type": "Polygon", "coordinates": [[[119.6, 29.0], [119.7, 29.1], [119
     {"type": "Circle", "center": [119.6, 29.0], "radius_m": 100, "srid": 4326},
 ], ids=lambda g: str(g)[:60])
 def test_unusable_geojson_is_422_invalid_geometry_and_nothing_changes(client, app, scene, geometry):
-    error = error_of(add_zone(client, scene.officer, scene.person_id, "permitted", "坏", geometry), 422)
+    error = error_of(add_zone(client, scene.headers, scene.person_id, "permitted", "坏", geometry), 422)
     assert error["code"] == "invalid_geometry"
     assert [(f["path"], f["code"]) for f in error["details"]["fields"]] == [("geometry", "invalid_geometry")]
     assert [z["name"] for z in zone_list(client, scene)] == ["辖区"]  # the old area still stands
 
 
 def test_a_self_crossing_polygon_says_so(client, scene):
-    error = error_of(add_zone(client, scene.officer, scene.person_id, "exclusion", "x", BOWTIE), 422)
+    error = error_of(add_zone(client, scene.headers, scene.person_id, "exclusion", "x", BOWTIE), 422)
     assert "Self-intersection" in error["message"]
 
 
@@ -129,7 +129,7 @@ def test_a_self_crossing_polygon_says_so(client, scene):
                                   {"kind": "permitted", "name": "x", "geometry": "POLYGON((0 0,1 0,1 1,0 0))"},
                                   {"kind": "permitted", "name": "x"}])
 def test_a_zone_body_that_does_not_fit_is_422(client, scene, body):
-    response = client.post(f"{API}/supervisees/{scene.person_id}/zones", headers=scene.officer, json=body)
+    response = client.post(f"{API}/supervisees/{scene.person_id}/zones", headers=scene.headers, json=body)
     error_of(response, 422)
 
 
@@ -169,7 +169,7 @@ def test_an_exit_a_return_and_a_new_exit_are_three_events_and_two_alerts(client,
     assert found[0].evidence["zones"] == ["辖区"]
     assert 4700 < found[0].evidence["metres_from_edge"] < 5100
     # the officer sees them on the timeline
-    timeline = client.get(f"{API}/supervisees/{scene.person_id}/timeline?limit=200", headers=scene.officer)
+    timeline = client.get(f"{API}/supervisees/{scene.person_id}/timeline?limit=200", headers=scene.headers)
     zone_items = [i for i in timeline.get_json()["items"] if i["type"] == "zone_event"]
     assert [i["data"]["event"] for i in zone_items] == ["exit", "return", "exit"]  # newest first
     assert zone_items[0]["at"] == iso_z(t + timedelta(minutes=16))
@@ -233,7 +233,7 @@ def test_someone_inside_when_evaluation_starts_makes_no_event(client, app, clock
 def test_zone_state_is_kept_per_supervisee(client, app, make, auth, clock, scene):
     other_login = make.supervisee(scene.office)
     other = auth.supervisee(other_login)
-    add_zone(client, scene.officer, other_login.supervisee.id, "permitted", "辖区", SQUARE)
+    add_zone(client, scene.headers, other_login.supervisee.id, "permitted", "辖区", SQUARE)
     t = clock() - timedelta(hours=1)
     # each has one stray fix outside; together they would be "two consecutive"
     upload(client, scene.phone, [fix(t, INSIDE), fix(t + timedelta(minutes=1), OUTSIDE)])
@@ -252,27 +252,27 @@ def test_a_fix_older_than_the_last_evaluated_one_is_stored_but_does_not_rewrite_
 
 
 def test_without_a_permitted_area_nothing_is_an_exit(client, app, make, auth, clock):
-    scene = make_scene(client, make, auth, zone=None)
+    scene = make.scene(officer_login=True)
     upload(client, scene.phone, walk(clock() - timedelta(hours=1), [INSIDE, OUTSIDE, OUTSIDE, OUTSIDE]))
     assert exits(app, scene) == [] and zone_events(app, scene.person_id) == []
 
 
 def test_a_retired_permitted_area_no_longer_counts(client, app, clock, scene):
     zone_id = zone_list(client, scene)[0]["id"]
-    assert client.delete(f"{API}/zones/{zone_id}", headers=scene.officer).status_code == 204
+    assert client.delete(f"{API}/zones/{zone_id}", headers=scene.headers).status_code == 204
     upload(client, scene.phone, walk(clock() - timedelta(hours=1), [OUTSIDE] * 4))
     assert exits(app, scene) == []
 
 
 def test_a_bigger_permitted_area_takes_over_at_once(client, app, clock, scene):
     bigger = {"type": "Circle", "center": [119.65, 29.05], "radius_m": 30_000}
-    add_zone(client, scene.officer, scene.person_id, "permitted", "大辖区", bigger)
+    add_zone(client, scene.headers, scene.person_id, "permitted", "大辖区", bigger)
     upload(client, scene.phone, walk(clock() - timedelta(hours=1), [INSIDE, OUTSIDE, OUTSIDE, OUTSIDE]))
     assert exits(app, scene) == []
 
 
 def test_a_circle_as_permitted_area(client, app, make, auth, clock):
-    scene = make_scene(client, make, auth, zone={"type": "Circle", "center": [119.65, 29.05], "radius_m": 1000})
+    scene = make.scene(officer_login=True, zone={"type": "Circle", "center": [119.65, 29.05], "radius_m": 1000})
     t = clock() - timedelta(hours=1)
     north = lambda metres: (29.05 + metres / 111_195, 119.65)  # noqa: E731 - metres from the centre
     upload(client, scene.phone, walk(t, [north(0), north(1030), north(1030)], accuracy=50))  # 30 m out, ±50 m
@@ -285,7 +285,7 @@ def test_any_part_of_a_multipolygon_is_inside_and_its_holes_are_outside(client, 
     east = [[[120.00, 29.00], [120.10, 29.00], [120.10, 29.10], [120.00, 29.10], [120.00, 29.00]]]
     hole = [[119.64, 29.04], [119.66, 29.04], [119.66, 29.06], [119.64, 29.06], [119.64, 29.04]]
     holed = [SQUARE["coordinates"][0], hole]
-    scene = make_scene(client, make, auth, zone={"type": "MultiPolygon", "coordinates": [holed, east]})
+    scene = make.scene(officer_login=True, zone={"type": "MultiPolygon", "coordinates": [holed, east]})
     t = clock() - timedelta(hours=1)
     upload(client, scene.phone, walk(t, [INSIDE_2, (29.05, 120.05), (29.05, 120.05), INSIDE_2]))
     assert exits(app, scene) == []
@@ -331,7 +331,7 @@ class TestConfirmationByFixes:
 # --- exclusion zones ------------------------------------------------------------------------------
 
 def test_entering_an_exclusion_zone_raises_one_alert_however_long_one_stays(client, app, clock, scene):
-    zone_id = add_zone(client, scene.officer, scene.person_id, "exclusion", "学校", SCHOOL).get_json()["id"]
+    zone_id = add_zone(client, scene.headers, scene.person_id, "exclusion", "学校", SCHOOL).get_json()["id"]
     t = clock() - timedelta(hours=1)
     upload(client, scene.phone, walk(t, [NEAR_SCHOOL] + [INSIDE] * 10))
     (alert,) = alerts(app, scene.person_id, "exclusion_entry")
@@ -342,7 +342,7 @@ def test_entering_an_exclusion_zone_raises_one_alert_however_long_one_stays(clie
 
 
 def test_leaving_and_entering_again_is_a_second_exclusion_alert(client, app, clock, scene):
-    zone_id = add_zone(client, scene.officer, scene.person_id, "exclusion", "学校", SCHOOL).get_json()["id"]
+    zone_id = add_zone(client, scene.headers, scene.person_id, "exclusion", "学校", SCHOOL).get_json()["id"]
     t = clock() - timedelta(hours=1)
     upload(client, scene.phone, walk(t, [NEAR_SCHOOL, INSIDE, INSIDE, NEAR_SCHOOL, NEAR_SCHOOL, INSIDE, INSIDE]))
     assert [e.event for e in zone_events(app, scene.person_id)] == ["entry", "departure", "entry"]
@@ -351,7 +351,7 @@ def test_leaving_and_entering_again_is_a_second_exclusion_alert(client, app, clo
 
 
 def test_a_single_fix_in_an_exclusion_zone_or_one_within_accuracy_is_no_entry(client, app, clock, scene):
-    add_zone(client, scene.officer, scene.person_id, "exclusion", "学校", SCHOOL)
+    add_zone(client, scene.headers, scene.person_id, "exclusion", "学校", SCHOOL)
     t = clock() - timedelta(hours=1)
     upload(client, scene.phone, walk(t, [NEAR_SCHOOL, INSIDE, NEAR_SCHOOL]))
     assert alerts(app, scene.person_id, "exclusion_entry") == []
@@ -361,8 +361,8 @@ def test_a_single_fix_in_an_exclusion_zone_or_one_within_accuracy_is_no_entry(cl
 
 
 def test_each_exclusion_zone_has_its_own_state(client, app, clock, scene):
-    school = add_zone(client, scene.officer, scene.person_id, "exclusion", "学校", SCHOOL).get_json()["id"]
-    bar = add_zone(client, scene.officer, scene.person_id, "exclusion", "酒吧",
+    school = add_zone(client, scene.headers, scene.person_id, "exclusion", "学校", SCHOOL).get_json()["id"]
+    bar = add_zone(client, scene.headers, scene.person_id, "exclusion", "酒吧",
                    {"type": "Circle", "center": [119.62, 29.02], "radius_m": 150}).get_json()["id"]
     t = clock() - timedelta(hours=1)
     upload(client, scene.phone, walk(t, [NEAR_SCHOOL, INSIDE, INSIDE, NEAR_SCHOOL, (29.02, 119.62), (29.02, 119.62)]))
@@ -371,7 +371,7 @@ def test_each_exclusion_zone_has_its_own_state(client, app, clock, scene):
 
 
 def test_an_exclusion_zone_retired_no_longer_alerts(client, app, clock, scene):
-    zone_id = add_zone(client, scene.officer, scene.person_id, "exclusion", "学校", SCHOOL).get_json()["id"]
-    client.delete(f"{API}/zones/{zone_id}", headers=scene.officer)
+    zone_id = add_zone(client, scene.headers, scene.person_id, "exclusion", "学校", SCHOOL).get_json()["id"]
+    client.delete(f"{API}/zones/{zone_id}", headers=scene.headers)
     upload(client, scene.phone, walk(clock() - timedelta(hours=1), [INSIDE] * 4))
     assert alerts(app, scene.person_id, "exclusion_entry") == []

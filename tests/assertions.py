@@ -9,6 +9,7 @@ from correction.alerts.models import Alert
 from correction.checkins.models import Checkin
 from correction.database import db
 from correction.locations.models import LocationFix, ZoneEvent
+from correction.mall.models import MallItem, Order, PointBalance, PointEntry
 from tests.factories import API
 
 
@@ -30,6 +31,13 @@ def error_code(response) -> str:
     body = response.get_json()
     assert set(body) == {"error"}, body
     assert {"code", "message", "details"} <= set(body["error"]), body
+    return body["error"]["code"]
+
+
+def code_of(response) -> str:
+    """The code of an error answer."""
+    body = response.get_json()
+    assert set(body) == {"error"}, body
     return body["error"]["code"]
 
 
@@ -86,6 +94,47 @@ def zone_events(app, person_id: int) -> list[ZoneEvent]:
                                    .order_by(ZoneEvent.at, ZoneEvent.id)).scalars().all()
         db.session.expunge_all()
     return list(found)
+
+
+# --- points and the mall -------------------------------------------------------------------------
+
+def balance_of(app, supervisee_id: int) -> int | None:
+    """The stored balance row (None when there is none yet)."""
+    with app.app_context():
+        return db.session.execute(sa.select(PointBalance.balance)
+                                  .where(PointBalance.supervisee_id == supervisee_id)).scalar_one_or_none()
+
+
+def ledger_of(app, supervisee_id: int) -> list[tuple[int, str, str]]:
+    """(delta, event, event_ref) of each ledger line of the person, oldest first."""
+    with app.app_context():
+        return [tuple(r) for r in db.session.execute(
+            sa.select(PointEntry.delta, PointEntry.event, PointEntry.event_ref)
+            .where(PointEntry.supervisee_id == supervisee_id).order_by(PointEntry.id))]
+
+
+def ledger_sum(app, supervisee_id: int) -> int:
+    return sum(delta for delta, _, _ in ledger_of(app, supervisee_id))
+
+
+def assert_balances_match_ledger(app) -> None:
+    """Every balance row equals its ledger sum, and everyone with ledger lines has a balance row."""
+    with app.app_context():
+        sums = dict(db.session.execute(sa.select(PointEntry.supervisee_id, sa.func.sum(PointEntry.delta))
+                                       .group_by(PointEntry.supervisee_id)).all())
+        balances = dict(db.session.execute(sa.select(PointBalance.supervisee_id, PointBalance.balance)).all())
+    assert set(sums) <= set(balances), (sums, balances)
+    assert {k: balances[k] for k in sums} == sums
+    assert all(v == 0 for k, v in balances.items() if k not in sums), balances
+
+
+def stock_of(app, item_id: int) -> int:
+    with app.app_context():
+        return db.session.execute(sa.select(MallItem.stock).where(MallItem.id == item_id)).scalar_one()
+
+
+def orders_of(app, *where) -> list[Order]:
+    return rows(app, Order, *where)
 
 
 # --- what the API shows -----------------------------------------------------------------------------

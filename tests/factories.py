@@ -16,16 +16,26 @@ from geopy.distance import geodesic
 
 from correction.checkins import qr
 from correction.database import db
+from correction.mall import points
+from correction.mall.models import MallItem
 from correction.people.models import Bureau, Office, Officer, Station, Supervisee
 from correction.security import hash_national_id, national_id_check_char
 from correction.time import UTC, iso_z
 
 API = "/api/v1"
 CHECKINS = f"{API}/me/checkins"
+ME_POINTS = f"{API}/me/points"
+LEDGER = f"{API}/me/points/ledger"
+ADJUST = f"{API}/points/adjustments"
+ITEMS = f"{API}/mall/items"
+ORDERS = f"{API}/mall/orders"
+MY_ORDERS = f"{API}/me/orders"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 STATION_LAT, STATION_LON = 29.0833, 119.6490  # where the factory puts a station
 STATION = (STATION_LAT, STATION_LON)
 _seq = itertools.count(1)
+_refs = itertools.count(1)
+_keys = itertools.count(1)
 
 
 # --- time and place ----------------------------------------------------------------------------------
@@ -174,6 +184,22 @@ class Factory:
             created_at=self.clock(), updated_at=self.clock(), **extra))
         return SuperviseeLogin(person, password, f"device-{n}")
 
+    def give(self, person: SuperviseeLogin, delta: int, event: str = "adjustment") -> None:
+        """Post ``delta`` points to a person's ledger through the one points service, committed."""
+        with self.app.app_context():
+            entry = points.post(db.session, supervisee_id=person.supervisee.id,
+                                office_id=person.supervisee.office_id, delta=delta, event=event,
+                                event_ref=f"test:{next(_refs)}", reason="test", now=self.clock())
+            assert entry is not None
+            db.session.commit()
+
+    def item(self, office: Office, *, name: str = "洗衣液", cost: int = 10, stock: int = 5,
+             monthly_limit: int | None = None, active: bool = True) -> int:
+        """An item of the office's mall; its id."""
+        return self._save(MallItem(office_id=office.id, name=name, description="", cost=cost, stock=stock,
+                                   monthly_limit=monthly_limit, active=active, created_at=self.clock(),
+                                   updated_at=self.clock())).id
+
     # --- scenes ------------------------------------------------------------------------------------
 
     def scene(self, level: str = "normal", *, station: bool = False, other: str | None = None,
@@ -293,3 +319,14 @@ def post_checkin(client, headers, kind: str, *, recorded_at: datetime, qr_text: 
     if qr_text is not None:
         body["qr"] = qr_text
     return client.post(CHECKINS, json=body, headers=headers)
+
+
+def new_key() -> str:
+    """A fresh, well-formed Idempotency-Key."""
+    return f"key-{next(_keys):08d}"
+
+
+def redeem(client, phone: dict, item_id: int, key: str | None = None):
+    """Redeem an item from the supervisee's phone, with a fresh Idempotency-Key unless ``key``; the response."""
+    return client.post(MY_ORDERS, json={"item_id": item_id},
+                       headers={**phone, "Idempotency-Key": key or new_key()})

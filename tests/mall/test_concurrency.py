@@ -12,10 +12,16 @@ from typing import Callable
 import pytest
 
 from correction.mall.models import Order
-from tests.mall_support import (MY_ORDERS, ORDERS, add_item, assert_balances_match_ledger, balance_of, give,
-                                ledger_of, mall, new_key, orders_of, redeem, stock_of)  # noqa: F401
+from tests.assertions import assert_balances_match_ledger, balance_of, ledger_of, orders_of, stock_of
+from tests.factories import MY_ORDERS, ORDERS, new_key, redeem
 
 pytestmark = pytest.mark.postgresql_only
+
+
+@pytest.fixture
+def mall(make):
+    """An office, its officer, and one ``normal`` supervisee logged in on their phone."""
+    return make.scene()
 
 
 def race(app, calls: list[Callable]) -> list[tuple[int, dict]]:
@@ -52,8 +58,8 @@ def test_fifty_buyers_of_the_last_item_one_gets_it(app, make, auth, clock, mall)
     people = [make.supervisee(mall.office, mall.officer.officer) for _ in range(50)]
     phones = [auth.supervisee(p) for p in people]
     for person in people:
-        give(app, clock, person, 100)
-    item_id = add_item(app, clock, mall.office.id, cost=40, stock=1)
+        make.give(person, 100)
+    item_id = make.item(mall.office, cost=40, stock=1)
 
     answers = race(app, [lambda client, phone=phone: redeem(client, phone, item_id) for phone in phones])
 
@@ -69,10 +75,10 @@ def test_fifty_buyers_of_the_last_item_one_gets_it(app, make, auth, clock, mall)
     assert_balances_match_ledger(app)
 
 
-def test_one_person_who_can_afford_one_redeems_twice_at_once(app, clock, mall):
+def test_one_person_who_can_afford_one_redeems_twice_at_once(app, make, clock, mall):
     for _ in range(3):  # a few rounds: the two requests do not collide every time
-        give(app, clock, mall.person, 40 - (balance_of(app, mall.person_id) or 0))
-        item_id = add_item(app, clock, mall.office.id, cost=30, stock=10)
+        make.give(mall.person, 40 - (balance_of(app, mall.person_id) or 0))
+        item_id = make.item(mall.office, cost=30, stock=10)
         answers = race(app, [lambda client: redeem(client, mall.phone, item_id)] * 2)
         assert codes(answers) == {(201, "ok"): 1, (409, "insufficient_points"): 1}, answers
         assert balance_of(app, mall.person_id) == 10
@@ -81,9 +87,9 @@ def test_one_person_who_can_afford_one_redeems_twice_at_once(app, clock, mall):
     assert_balances_match_ledger(app)
 
 
-def test_one_person_racing_two_items_cannot_overspend(app, clock, mall):
-    give(app, clock, mall.person, 50)
-    first, second = (add_item(app, clock, mall.office.id, cost=30, stock=3) for _ in range(2))
+def test_one_person_racing_two_items_cannot_overspend(app, make, clock, mall):
+    make.give(mall.person, 50)
+    first, second = (make.item(mall.office, cost=30, stock=3) for _ in range(2))
     answers = race(app, [lambda client: redeem(client, mall.phone, first),
                          lambda client: redeem(client, mall.phone, second)])
     assert codes(answers) == {(201, "ok"): 1, (409, "insufficient_points"): 1}, answers
@@ -92,9 +98,9 @@ def test_one_person_racing_two_items_cannot_overspend(app, clock, mall):
     assert_balances_match_ledger(app)
 
 
-def test_the_same_idempotency_key_raced_makes_one_order(app, clock, mall):
-    give(app, clock, mall.person, 1000)
-    item_id = add_item(app, clock, mall.office.id, cost=10, stock=100)
+def test_the_same_idempotency_key_raced_makes_one_order(app, make, clock, mall):
+    make.give(mall.person, 1000)
+    item_id = make.item(mall.office, cost=10, stock=100)
     for _ in range(3):
         key = new_key()
         answers = race(app, [lambda client: redeem(client, mall.phone, item_id, key)] * 4)
@@ -106,10 +112,10 @@ def test_the_same_idempotency_key_raced_makes_one_order(app, clock, mall):
     assert_balances_match_ledger(app)
 
 
-def test_cancelling_twice_at_once_refunds_once(app, auth, clock, mall):
+def test_cancelling_twice_at_once_refunds_once(app, make, auth, clock, mall):
     officer = auth.officer(mall.officer)
-    give(app, clock, mall.person, 100)
-    item_id = add_item(app, clock, mall.office.id, cost=30, stock=5)
+    make.give(mall.person, 100)
+    item_id = make.item(mall.office, cost=30, stock=5)
     for _ in range(3):
         order_id = redeem(app.test_client(), mall.phone, item_id).get_json()["id"]
         answers = race(app, [
@@ -125,10 +131,10 @@ def test_cancelling_twice_at_once_refunds_once(app, auth, clock, mall):
     assert_balances_match_ledger(app)
 
 
-def test_fulfil_and_cancel_at_once_one_wins(app, auth, clock, mall):
+def test_fulfil_and_cancel_at_once_one_wins(app, make, auth, clock, mall):
     officer = auth.officer(mall.officer)
-    give(app, clock, mall.person, 100)
-    item_id = add_item(app, clock, mall.office.id, cost=30, stock=5)
+    make.give(mall.person, 100)
+    item_id = make.item(mall.office, cost=30, stock=5)
     order_id = redeem(app.test_client(), mall.phone, item_id).get_json()["id"]
     answers = race(app, [
         lambda client: client.post(f"{ORDERS}/{order_id}/fulfil", json={}, headers=officer),

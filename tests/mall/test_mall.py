@@ -10,10 +10,14 @@ from datetime import timedelta
 import pytest
 
 from correction.checkins.status_code import issue_token
-from tests.factories import API, local
-from tests.mall_support import (ITEMS, MY_ORDERS, ORDERS, add_item, assert_balances_match_ledger, balance_of,
-                                code_of, give, ledger_of, mall, orders_of, redeem,  # noqa: F401
-                                stock_of)
+from tests.assertions import assert_balances_match_ledger, balance_of, code_of, ledger_of, orders_of, stock_of
+from tests.factories import API, ITEMS, MY_ORDERS, ORDERS, local, redeem
+
+
+@pytest.fixture
+def mall(make):
+    """An office, its officer, and one ``normal`` supervisee logged in on their phone."""
+    return make.scene()
 
 
 def item_body(**overrides) -> dict:
@@ -26,12 +30,9 @@ def officer(auth, mall):
 
 
 @pytest.fixture
-def elsewhere(make, auth):
-    """Another office of another bureau, with its officer, a supervisee and an item."""
-    office = make.office()
-    login = make.officer(office)
-    person = make.supervisee(office, login.officer)
-    return {"office": office, "officer": login, "person": person, "phone": auth.supervisee(person)}
+def elsewhere(make):
+    """Another office of another bureau, with its officer and a supervisee logged in on their phone."""
+    return make.scene()
 
 
 def snapshot(app, person_id: int, item_id: int) -> tuple:
@@ -62,8 +63,8 @@ def test_an_officer_changes_an_item(client, app, mall, officer):
     assert stock_of(app, item_id) == 0
 
 
-def test_another_offices_item_is_not_found_and_not_listed(client, app, clock, mall, officer, elsewhere):
-    theirs = add_item(app, clock, elsewhere["office"].id)
+def test_another_offices_item_is_not_found_and_not_listed(client, app, make, clock, mall, officer, elsewhere):
+    theirs = make.item(elsewhere.office)
     response = client.patch(f"{ITEMS}/{theirs}", json={"stock": 99}, headers=officer)
     assert (response.status_code, code_of(response)) == (404, "item_not_found")
     assert stock_of(app, theirs) == 5
@@ -74,7 +75,7 @@ def test_a_supervisor_names_the_office_of_their_bureau(client, app, make, auth, 
     supervisor = auth.officer(make.officer(role="supervisor", bureau_id=mall.office.bureau_id))
     missing = client.post(ITEMS, json=item_body(), headers=supervisor)
     assert missing.status_code == 422
-    foreign = client.post(ITEMS, json=item_body(office_id=elsewhere["office"].id), headers=supervisor)
+    foreign = client.post(ITEMS, json=item_body(office_id=elsewhere.office.id), headers=supervisor)
     assert foreign.status_code == 422
     made = client.post(ITEMS, json=item_body(office_id=mall.office.id), headers=supervisor)
     assert made.status_code == 201, made.get_json()
@@ -83,22 +84,22 @@ def test_a_supervisor_names_the_office_of_their_bureau(client, app, make, auth, 
 
 
 def test_an_officer_cannot_offer_for_another_office(client, app, mall, officer, elsewhere):
-    response = client.post(ITEMS, json=item_body(office_id=elsewhere["office"].id), headers=officer)
+    response = client.post(ITEMS, json=item_body(office_id=elsewhere.office.id), headers=officer)
     assert response.status_code == 422
     assert orders_of(app) == [] and client.get(ITEMS, headers=officer).get_json()["items"] == []
 
 
-def test_supervisees_see_only_their_offices_active_items(client, app, clock, mall, elsewhere):
-    on_offer = add_item(app, clock, mall.office.id, name="牙膏")
-    add_item(app, clock, mall.office.id, name="下架", active=False)
-    add_item(app, clock, elsewhere["office"].id, name="别处")
-    sold_out = add_item(app, clock, mall.office.id, name="售罄", stock=0)
+def test_supervisees_see_only_their_offices_active_items(client, app, make, clock, mall, elsewhere):
+    on_offer = make.item(mall.office, name="牙膏")
+    make.item(mall.office, name="下架", active=False)
+    make.item(elsewhere.office, name="别处")
+    sold_out = make.item(mall.office, name="售罄", stock=0)
     listed = client.get(ITEMS, headers=mall.phone).get_json()["items"]
     assert [i["id"] for i in listed] == [on_offer, sold_out]
 
 
-def test_supervisees_cannot_create_or_change_items(client, app, clock, mall):
-    item_id = add_item(app, clock, mall.office.id)
+def test_supervisees_cannot_create_or_change_items(client, app, make, clock, mall):
+    item_id = make.item(mall.office)
     assert client.post(ITEMS, json=item_body(), headers=mall.phone).status_code == 403
     assert client.patch(f"{ITEMS}/{item_id}", json={"stock": 99}, headers=mall.phone).status_code == 403
     assert stock_of(app, item_id) == 5
@@ -127,9 +128,9 @@ def test_bad_items_are_422(client, app, mall, officer, change, field):
 
 # --- redemption ----------------------------------------------------------------------------
 
-def test_redeeming_debits_points_and_stock_and_creates_a_pending_order(client, app, clock, mall):
-    give(app, clock, mall.person, 50)
-    item_id = add_item(app, clock, mall.office.id, cost=30, stock=2)
+def test_redeeming_debits_points_and_stock_and_creates_a_pending_order(client, app, make, clock, mall):
+    make.give(mall.person, 50)
+    item_id = make.item(mall.office, cost=30, stock=2)
     response = redeem(client, mall.phone, item_id)
     assert response.status_code == 201, response.get_json()
     body = response.get_json()
@@ -144,9 +145,9 @@ def test_redeeming_debits_points_and_stock_and_creates_a_pending_order(client, a
     assert_balances_match_ledger(app)
 
 
-def test_not_enough_points_changes_nothing(client, app, clock, mall):
-    give(app, clock, mall.person, 29)
-    item_id = add_item(app, clock, mall.office.id, cost=30)
+def test_not_enough_points_changes_nothing(client, app, make, clock, mall):
+    make.give(mall.person, 29)
+    item_id = make.item(mall.office, cost=30)
     before = snapshot(app, mall.person_id, item_id)
     response = redeem(client, mall.phone, item_id)
     assert (response.status_code, code_of(response)) == (409, "insufficient_points")
@@ -154,25 +155,25 @@ def test_not_enough_points_changes_nothing(client, app, clock, mall):
     assert snapshot(app, mall.person_id, item_id) == before
 
 
-def test_exactly_enough_points_is_enough(client, app, clock, mall):
-    give(app, clock, mall.person, 30)
-    item_id = add_item(app, clock, mall.office.id, cost=30)
+def test_exactly_enough_points_is_enough(client, app, make, clock, mall):
+    make.give(mall.person, 30)
+    item_id = make.item(mall.office, cost=30)
     assert redeem(client, mall.phone, item_id).status_code == 201
     assert balance_of(app, mall.person_id) == 0
 
 
-def test_out_of_stock_changes_nothing(client, app, clock, mall):
-    give(app, clock, mall.person, 100)
-    item_id = add_item(app, clock, mall.office.id, stock=0)
+def test_out_of_stock_changes_nothing(client, app, make, clock, mall):
+    make.give(mall.person, 100)
+    item_id = make.item(mall.office, stock=0)
     before = snapshot(app, mall.person_id, item_id)
     response = redeem(client, mall.phone, item_id)
     assert (response.status_code, code_of(response)) == (409, "out_of_stock")
     assert snapshot(app, mall.person_id, item_id) == before
 
 
-def test_an_inactive_item_cannot_be_redeemed(client, app, clock, mall):
-    give(app, clock, mall.person, 100)
-    item_id = add_item(app, clock, mall.office.id, active=False)
+def test_an_inactive_item_cannot_be_redeemed(client, app, make, clock, mall):
+    make.give(mall.person, 100)
+    item_id = make.item(mall.office, active=False)
     before = snapshot(app, mall.person_id, item_id)
     response = redeem(client, mall.phone, item_id)
     assert (response.status_code, code_of(response)) == (409, "item_inactive")
@@ -180,17 +181,17 @@ def test_an_inactive_item_cannot_be_redeemed(client, app, clock, mall):
 
 
 @pytest.mark.parametrize("whose", ["another office", "nobody"])
-def test_an_item_of_another_office_is_not_found(client, app, clock, mall, elsewhere, whose):
-    give(app, clock, mall.person, 100)
-    item_id = add_item(app, clock, elsewhere["office"].id) if whose == "another office" else 999_999
+def test_an_item_of_another_office_is_not_found(client, app, make, clock, mall, elsewhere, whose):
+    make.give(mall.person, 100)
+    item_id = make.item(elsewhere.office) if whose == "another office" else 999_999
     response = redeem(client, mall.phone, item_id)
     assert (response.status_code, code_of(response)) == (404, "item_not_found")
     assert orders_of(app) == [] and balance_of(app, mall.person_id) == 100
 
 
-def test_the_monthly_limit_counts_this_local_months_uncancelled_orders(client, app, clock, mall):
-    give(app, clock, mall.person, 100)
-    item_id = add_item(app, clock, mall.office.id, cost=10, monthly_limit=1)
+def test_the_monthly_limit_counts_this_local_months_uncancelled_orders(client, app, make, clock, mall):
+    make.give(mall.person, 100)
+    item_id = make.item(mall.office, cost=10, monthly_limit=1)
     first = redeem(client, mall.phone, item_id)
     assert first.status_code == 201
     refused = redeem(client, mall.phone, item_id)
@@ -207,27 +208,27 @@ def test_the_monthly_limit_counts_this_local_months_uncancelled_orders(client, a
     assert_balances_match_ledger(app)
 
 
-def test_redeeming_needs_an_idempotency_key(client, app, clock, mall):
-    give(app, clock, mall.person, 100)
-    item_id = add_item(app, clock, mall.office.id)
+def test_redeeming_needs_an_idempotency_key(client, app, make, clock, mall):
+    make.give(mall.person, 100)
+    item_id = make.item(mall.office)
     response = client.post(MY_ORDERS, json={"item_id": item_id}, headers=mall.phone)
     assert (response.status_code, code_of(response)) == (400, "idempotency_key_required")
     assert orders_of(app) == []
 
 
 @pytest.mark.parametrize("key", ["short", "x" * 65, "has space 123", "含中文的幂等键abc", "semi;colon1", ""])
-def test_a_malformed_idempotency_key_is_422(client, app, clock, mall, key):
-    give(app, clock, mall.person, 100)
-    item_id = add_item(app, clock, mall.office.id)
+def test_a_malformed_idempotency_key_is_422(client, app, make, clock, mall, key):
+    make.give(mall.person, 100)
+    item_id = make.item(mall.office)
     response = client.post(MY_ORDERS, json={"item_id": item_id},
                            headers={**mall.phone, "Idempotency-Key": key.encode().decode("latin-1")})
     assert (response.status_code, code_of(response)) == (422, "invalid_idempotency_key")
     assert orders_of(app) == [] and balance_of(app, mall.person_id) == 100
 
 
-def test_the_same_key_again_returns_the_first_order_and_buys_nothing_more(client, app, clock, mall):
-    give(app, clock, mall.person, 100)
-    item_id = add_item(app, clock, mall.office.id, cost=30)
+def test_the_same_key_again_returns_the_first_order_and_buys_nothing_more(client, app, make, clock, mall):
+    make.give(mall.person, 100)
+    item_id = make.item(mall.office, cost=30)
     key = "retry-key-0001"
     first = redeem(client, mall.phone, item_id, key)
     assert first.status_code == 201
@@ -238,9 +239,9 @@ def test_the_same_key_again_returns_the_first_order_and_buys_nothing_more(client
     assert (balance_of(app, mall.person_id), stock_of(app, item_id), len(orders_of(app))) == (70, 4, 1)
 
 
-def test_the_same_key_for_another_item_is_422(client, app, clock, mall):
-    give(app, clock, mall.person, 100)
-    one, other = add_item(app, clock, mall.office.id), add_item(app, clock, mall.office.id)
+def test_the_same_key_for_another_item_is_422(client, app, make, clock, mall):
+    make.give(mall.person, 100)
+    one, other = make.item(mall.office), make.item(mall.office)
     assert redeem(client, mall.phone, one, "shared-key-01").status_code == 201
     response = redeem(client, mall.phone, other, "shared-key-01")
     assert (response.status_code, code_of(response)) == (422, "idempotency_key_reused")
@@ -249,34 +250,34 @@ def test_the_same_key_for_another_item_is_422(client, app, clock, mall):
 
 def test_keys_are_per_person(client, app, make, auth, clock, mall):
     neighbour = make.supervisee(mall.office, mall.officer.officer)
-    give(app, clock, mall.person, 100)
-    give(app, clock, neighbour, 100)
-    item_id = add_item(app, clock, mall.office.id)
+    make.give(mall.person, 100)
+    make.give(neighbour, 100)
+    item_id = make.item(mall.office)
     mine = redeem(client, mall.phone, item_id, "common-key-1")
     theirs = redeem(client, auth.supervisee(neighbour), item_id, "common-key-1")
     assert (mine.status_code, theirs.status_code) == (201, 201)
     assert mine.get_json()["id"] != theirs.get_json()["id"]
 
 
-def test_a_refused_key_can_be_used_again_once_the_cause_is_gone(client, app, clock, mall):
-    item_id = add_item(app, clock, mall.office.id, cost=10)
+def test_a_refused_key_can_be_used_again_once_the_cause_is_gone(client, app, make, clock, mall):
+    item_id = make.item(mall.office, cost=10)
     assert code_of(redeem(client, mall.phone, item_id, "first-try-1")) == "insufficient_points"
-    give(app, clock, mall.person, 10)
+    make.give(mall.person, 10)
     assert redeem(client, mall.phone, item_id, "first-try-1").status_code == 201
 
 
-def test_officers_cannot_redeem(client, app, clock, mall, officer):
-    item_id = add_item(app, clock, mall.office.id)
+def test_officers_cannot_redeem(client, app, make, clock, mall, officer):
+    item_id = make.item(mall.office)
     assert redeem(client, officer, item_id).status_code == 403
 
 
 # --- orders --------------------------------------------------------------------------------
 
 @pytest.fixture
-def order(client, app, clock, mall):
+def order(client, app, make, clock, mall):
     """A pending order of 30 points for an item with 4 left; 20 points remain."""
-    give(app, clock, mall.person, 50)
-    item_id = add_item(app, clock, mall.office.id, cost=30, stock=5)
+    make.give(mall.person, 50)
+    item_id = make.item(mall.office, cost=30, stock=5)
     response = redeem(client, mall.phone, item_id)
     assert response.status_code == 201
     return response.get_json()
@@ -353,11 +354,11 @@ def test_a_fulfilled_order_cannot_be_cancelled_or_fulfilled_again(client, app, c
 
 
 def test_orders_of_others_are_not_found(client, app, make, auth, clock, mall, order, elsewhere):
-    stranger = auth.officer(elsewhere["officer"])
+    stranger = auth.officer(elsewhere.officer)
     for action in ("fulfil", "cancel"):
         response = client.post(f"{ORDERS}/{order['id']}/{action}", json={}, headers=stranger)
         assert (response.status_code, code_of(response)) == (404, "order_not_found")
-    response = client.post(f"{MY_ORDERS}/{order['id']}/cancel", json={}, headers=elsewhere["phone"])
+    response = client.post(f"{MY_ORDERS}/{order['id']}/cancel", json={}, headers=elsewhere.phone)
     assert (response.status_code, code_of(response)) == (404, "order_not_found")
     assert orders_of(app)[0].status == "pending"
     assert client.get(ORDERS, headers=stranger).get_json()["items"] == []
@@ -366,11 +367,11 @@ def test_orders_of_others_are_not_found(client, app, make, auth, clock, mall, or
 def test_officers_list_their_scopes_orders_with_filters(client, app, make, auth, clock, mall, officer, order,
                                                         elsewhere):
     other = make.supervisee(mall.office, mall.officer.officer)
-    give(app, clock, other, 100)
+    make.give(other, 100)
     second = redeem(client, auth.supervisee(other), order["item_id"]).get_json()
-    give(app, clock, elsewhere["person"], 100)
-    theirs = add_item(app, clock, elsewhere["office"].id)
-    assert redeem(client, elsewhere["phone"], theirs).status_code == 201
+    make.give(elsewhere.person, 100)
+    theirs = make.item(elsewhere.office)
+    assert redeem(client, elsewhere.phone, theirs).status_code == 201
     assert client.post(f"{ORDERS}/{second['id']}/fulfil", json={}, headers=officer).status_code == 200
 
     def listed(**params):
@@ -392,9 +393,9 @@ def test_officers_list_their_scopes_orders_with_filters(client, app, make, auth,
 
 def test_supervisees_list_their_own_orders(client, app, make, auth, clock, mall, order):
     other = make.supervisee(mall.office, mall.officer.officer)
-    give(app, clock, other, 100)
+    make.give(other, 100)
     assert redeem(client, auth.supervisee(other), order["item_id"]).status_code == 201
-    give(app, clock, mall.person, 100)
+    make.give(mall.person, 100)
     newer = redeem(client, mall.phone, order["item_id"]).get_json()
     listed = client.get(MY_ORDERS, headers=mall.phone).get_json()
     assert [o["id"] for o in listed["items"]] == [newer["id"], order["id"]]

@@ -14,9 +14,8 @@ import sqlalchemy as sa
 from correction.database import db
 from correction.mall import points
 from correction.mall.models import PointEntry, PointRule
-from tests.factories import API, local, post_checkin, station_code
-from tests.mall_support import (ADJUST, LEDGER, ME_POINTS, balance_of, code_of, give, ledger_of, ledger_sum,  # noqa: F401
-                                mall)
+from tests.assertions import balance_of, code_of, ledger_of, ledger_sum
+from tests.factories import ADJUST, API, LEDGER, ME_POINTS, local, post_checkin, station_code
 
 DEFAULT_RULES = {
     # event: (points, daily cap, weekly cap)
@@ -28,6 +27,12 @@ DEFAULT_RULES = {
     "zone_breach": (-10, None, None),
     "mock_location": (-20, None, None),
 }
+
+
+@pytest.fixture
+def mall(make):
+    """An office, its officer, and one ``normal`` supervisee logged in on their phone."""
+    return make.scene()
 
 
 def award(app, clock, person, event: str, ref: str, at: datetime | None = None):
@@ -168,8 +173,8 @@ def test_a_refused_checkin_awards_nothing(client, app, clock, mall):
     sa.update(PointEntry).values(delta=1000),
     sa.delete(PointEntry),
 ], ids=["update", "delete"])
-def test_the_ledger_is_append_only_in_the_database(app, clock, mall, statement):
-    give(app, clock, mall.person, 5)
+def test_the_ledger_is_append_only_in_the_database(app, make, clock, mall, statement):
+    make.give(mall.person, 5)
     with app.app_context():
         with pytest.raises(sa.exc.DatabaseError, match="append-only"):
             db.session.execute(statement)
@@ -178,15 +183,15 @@ def test_the_ledger_is_append_only_in_the_database(app, clock, mall, statement):
     assert ledger_of(app, mall.person_id)[0][0] == 5
 
 
-def test_my_points_shows_balance_and_this_months_earned_and_spent(client, app, clock, mall):
+def test_my_points_shows_balance_and_this_months_earned_and_spent(client, app, make, clock, mall):
     clock.set(datetime(2026, 10, 31, 12, tzinfo=timezone.utc))  # October: counts for the balance only
-    give(app, clock, mall.person, 40)
+    make.give(mall.person, 40)
     clock.set(datetime(2026, 11, 25, 2, tzinfo=timezone.utc))
-    give(app, clock, mall.person, 7, event="checkin_station")
-    give(app, clock, mall.person, -3, event="missed_checkin")
-    give(app, clock, mall.person, -20, event="redemption")
-    give(app, clock, mall.person, 20, event="refund")
-    give(app, clock, mall.person, -15, event="redemption")
+    make.give(mall.person, 7, event="checkin_station")
+    make.give(mall.person, -3, event="missed_checkin")
+    make.give(mall.person, -20, event="redemption")
+    make.give(mall.person, 20, event="refund")
+    make.give(mall.person, -15, event="redemption")
     response = client.get(ME_POINTS, headers=mall.phone)
     assert response.status_code == 200
     assert response.get_json() == {"supervisee_id": mall.person_id, "balance": 29,
@@ -194,9 +199,9 @@ def test_my_points_shows_balance_and_this_months_earned_and_spent(client, app, c
     assert balance_of(app, mall.person_id) == 29
 
 
-def test_my_ledger_pages_newest_first_without_gaps(client, app, clock, mall):
+def test_my_ledger_pages_newest_first_without_gaps(client, app, make, clock, mall):
     for delta in (1, 2, 3, 4, 5):
-        give(app, clock, mall.person, delta)
+        make.give(mall.person, delta)
         clock.advance(seconds=1)
     seen, cursor = [], None
     while True:
@@ -215,8 +220,8 @@ def test_my_ledger_pages_newest_first_without_gaps(client, app, clock, mall):
 
 def test_my_ledger_is_mine_only(client, app, make, auth, clock, mall):
     other = make.supervisee(mall.office, mall.officer.officer)
-    give(app, clock, other, 9)
-    give(app, clock, mall.person, 1)
+    make.give(other, 9)
+    make.give(mall.person, 1)
     assert [i["delta"] for i in client.get(LEDGER, headers=mall.phone).get_json()["items"]] == [1]
     assert client.get(ME_POINTS, headers=mall.phone).get_json()["balance"] == 1
     assert client.get(LEDGER, headers=auth.officer(mall.officer)).status_code == 403

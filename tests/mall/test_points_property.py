@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import event as label
@@ -16,8 +17,8 @@ from hypothesis import strategies as st
 from correction.database import db
 from correction.mall import points
 from correction.mall.models import MallItem
-from tests.mall_support import (ADJUST, ITEMS, MY_ORDERS, ORDERS, add_item, assert_balances_match_ledger,
-                                balance_of, give, mall, new_key, redeem, stock_of)  # noqa: F401
+from tests.assertions import assert_balances_match_ledger, balance_of, stock_of
+from tests.factories import ADJUST, ITEMS, MY_ORDERS, ORDERS, new_key, redeem
 
 EVENTS = ["checkin_remote", "checkin_station", "spot_check_passed", "compliant_week", "missed_checkin",
           "zone_breach", "mock_location"]
@@ -41,6 +42,12 @@ items_spec = st.lists(st.tuples(st.integers(1, 60), st.integers(0, 3), st.sample
                       min_size=ITEM_COUNT, max_size=ITEM_COUNT)
 
 
+@pytest.fixture
+def mall(make):
+    """An office, its officer, and one ``normal`` supervisee logged in on their phone."""
+    return make.scene()
+
+
 @dataclass
 class Model:
     balance: list[int]
@@ -62,13 +69,13 @@ def test_balance_equals_ledger_and_stock_stays_non_negative(app, client, make, a
     ids = [p.supervisee.id for p in people]
     for login, points_ in zip(people, start):
         if points_:
-            give(app, clock, login, points_)
+            make.give(login, points_)
 
     def log_in():
         return [auth.supervisee(p) for p in people], auth.officer(mall.officer)
 
     phones, officer = log_in()
-    item_ids = [add_item(app, clock, mall.office.id, cost=cost, stock=stock, monthly_limit=limit)
+    item_ids = [make.item(mall.office, cost=cost, stock=stock, monthly_limit=limit)
                 for cost, stock, limit in spec]
     model = Model(balance=list(start), stock=[s for _, s, _ in spec], item_ids=item_ids,
                   cost=[c for c, _, _ in spec], active=[True] * ITEM_COUNT)

@@ -7,14 +7,21 @@ monthly station window open then; a ``strict`` one has a daily remote window 08:
 """
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 from correction.alerts.models import MissedWindow
 from correction.database import db
 from jobs.runner import run_job
 from jobs.schedule import schedule
+from tests.assertions import assert_balances_match_ledger, balance_of, code_of, ledger_of, ledger_sum
 from tests.factories import local, post_checkin, station_code
-from tests.mall_support import assert_balances_match_ledger, balance_of, code_of, ledger_of, ledger_sum, mall  # noqa: F401
+
+
+@pytest.fixture
+def mall(make):
+    """An office, its officer, and one ``normal`` supervisee logged in on their phone."""
+    return make.scene()
 
 
 def job(app, job_id: str):

@@ -1,6 +1,6 @@
 """Weekly report formats, each read back: JSON, CSV (csv module), XLSX (openpyxl), PDF (pypdf).
 
-The week is the hand-computed one of tests/reports_support.py.
+The week is the hand-computed one of tests/factories.py (ReportWeek).
 """
 from __future__ import annotations
 
@@ -13,15 +13,15 @@ import pytest
 from pypdf import PdfReader
 
 from correction.reports.render import COLUMNS
-from tests.reports_support import AFTER_THE_WEEK, MONDAY, get_report, seed_week
+from tests.factories import AFTER_THE_WEEK, MONDAY, get_report
 
 INT_COLUMNS = [header for _, header, kind in COLUMNS if kind == "int"]
 RATE_COLUMNS = [header for _, header, kind in COLUMNS if kind == "pct"]
 
 
 @pytest.fixture
-def scene(app, make, clock):
-    return seed_week(app, make, clock)
+def scene(make):
+    return make.report_week()
 
 
 @pytest.fixture

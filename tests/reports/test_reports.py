@@ -1,6 +1,6 @@
 """Weekly compliance report: the figures of a hand-computed week, who may read which report, the audit.
 
-The week and every expected number are laid out in tests/reports_support.py.
+The week and every expected number are laid out in tests/factories.py (ReportWeek).
 """
 from __future__ import annotations
 
@@ -15,14 +15,13 @@ from correction.time import iso_z
 from jobs.runner import run_job
 from jobs.schedule import schedule
 from tests.assertions import error_of, field_paths
-from tests.factories import API, SuperviseeLogin
-from tests.reports_support import (AFTER_THE_WEEK, MONDAY, WEEK_END, add_rows, alert, closes, get_report, missed,
-                                   seed_week)
+from tests.factories import (AFTER_THE_WEEK, API, MONDAY, SuperviseeLogin, WEEK_END, alert_row, closes, get_report,
+                             missed_row)
 
 
 @pytest.fixture
-def scene(app, make, clock):
-    return seed_week(app, make, clock)
+def scene(make):
+    return make.report_week()
 
 
 @pytest.fixture
@@ -91,11 +90,11 @@ def test_alerts_by_type_give_count_acknowledged_median_and_worst_time_to_acknowl
     ]
 
 
-def test_an_even_number_of_acknowledgements_has_the_middle_two_averaged(app, client, auth, scene):
-    add_rows(app, alert(scene.li, "device_changed", MONDAY + timedelta(days=1), ack_minutes=4),
-             alert(scene.li, "device_changed", MONDAY + timedelta(days=2), ack_minutes=6),
-             alert(scene.li, "device_changed", MONDAY + timedelta(days=3), ack_minutes=20),
-             alert(scene.li, "device_changed", MONDAY + timedelta(days=4), ack_minutes=100))
+def test_an_even_number_of_acknowledgements_has_the_middle_two_averaged(app, client, auth, make, scene):
+    make.add(alert_row(scene.li, "device_changed", MONDAY + timedelta(days=1), ack_minutes=4),
+             alert_row(scene.li, "device_changed", MONDAY + timedelta(days=2), ack_minutes=6),
+             alert_row(scene.li, "device_changed", MONDAY + timedelta(days=3), ack_minutes=20),
+             alert_row(scene.li, "device_changed", MONDAY + timedelta(days=4), ack_minutes=100))
     stats = {a["type"]: a for a in get_report(client, auth.officer(scene.officer)).get_json()["alerts_by_type"]}
     assert stats["device_changed"] == {"type": "device_changed", "count": 4, "acknowledged": 4,
                                        "median_ack_seconds": 780.0, "worst_ack_seconds": 6000.0}
@@ -145,7 +144,7 @@ def test_the_attention_lists_stop_at_five(app, client, auth, make, clock, scene)
     clock.set(MONDAY - timedelta(days=1))
     extra = [make.supervisee(scene.office, scene.officer.officer, name=f"甲{i}").supervisee for i in range(5)]
     clock.set(AFTER_THE_WEEK)
-    add_rows(app, *[missed(p, "remote", closes(i), f"remote:x{i}") for i, p in enumerate(extra)])
+    make.add(*[missed_row(p, "remote", closes(i), f"remote:x{i}") for i, p in enumerate(extra)])
     attention = get_report(client, auth.officer(scene.officer)).get_json()["attention"]
     assert [a["name"] for a in attention["most_misses"]] == ["张三", "王五", "甲0", "甲1", "甲2"]
     assert len(attention["out_of_contact_longest"]) == 5
@@ -171,10 +170,9 @@ def test_the_colour_is_the_one_at_week_end_not_now(app, client, auth, make, cloc
     late = make.supervisee(scene.office, scene.officer.officer, name="钱七").supervisee
     serious = make.supervisee(scene.office, scene.officer.officer, name="周八").supervisee
     clock.set(AFTER_THE_WEEK)
-    add_rows(app,
-             alert(late, "signal_lost", MONDAY + timedelta(days=2), severity="low",
+    make.add(alert_row(late, "signal_lost", MONDAY + timedelta(days=2), severity="low",
                    resolved_minutes=60 * 24 * 6),  # resolved Tuesday of the next week
-             alert(serious, "exclusion_entry", MONDAY + timedelta(days=6), severity="critical",
+             alert_row(serious, "exclusion_entry", MONDAY + timedelta(days=6), severity="critical",
                    resolved_minutes=60 * 24 + 1))
     rows = by_name(get_report(client, auth.officer(scene.officer)).get_json())
     assert (rows["钱七"]["unresolved_alerts"], rows["钱七"]["status_colour"]) == (1, "yellow")
@@ -187,9 +185,8 @@ def test_a_miss_in_the_last_seven_days_turns_yellow_even_when_resolved(app, clie
     recent = make.supervisee(scene.office, scene.officer.officer, name="吴九").supervisee
     older = make.supervisee(scene.office, scene.officer.officer, name="郑十").supervisee
     clock.set(AFTER_THE_WEEK)
-    add_rows(app,
-             alert(recent, "missed_spot_check", MONDAY + timedelta(hours=1), ack_minutes=5, resolved_minutes=10),
-             alert(older, "missed_checkin", MONDAY - timedelta(hours=1), ack_minutes=5, resolved_minutes=10))
+    make.add(alert_row(recent, "missed_spot_check", MONDAY + timedelta(hours=1), ack_minutes=5, resolved_minutes=10),
+             alert_row(older, "missed_checkin", MONDAY - timedelta(hours=1), ack_minutes=5, resolved_minutes=10))
     rows = by_name(get_report(client, auth.officer(scene.officer)).get_json())
     assert (rows["吴九"]["unresolved_alerts"], rows["吴九"]["status_colour"]) == (0, "yellow")
     assert (rows["郑十"]["unresolved_alerts"], rows["郑十"]["status_colour"]) == (0, "green")

@@ -3,25 +3,20 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 
 import openpyxl
 import pytest
 import sqlalchemy as sa
 from pypdf import PdfReader
 
-from correction.alerts.models import Alert, MissedWindow
-from correction.checkins.models import Checkin, SpotCheck
 from correction.database import db
-from correction.locations.models import LocationFix
-from correction.mall import points
 from correction.reports.models import WeeklyReport
 from jobs.runner import run_job
 from jobs.schedule import schedule
-from tests.factories import API
+from tests.factories import (MONDAY, alert_row, checkin_row, fix_row, get_report, missed_row, post_points,
+                             spot_row)
 
-UTC = timezone.utc
-MONDAY = datetime(2026, 11, 22, 16, 0, tzinfo=UTC)  # Mon 2026-11-23 00:00 Shanghai: week 2026-W48
 SUNDAY_2359 = MONDAY + timedelta(days=7, minutes=-1)  # Sun 23:59 Shanghai: still W48
 NEXT_0001 = MONDAY + timedelta(days=7, minutes=1)  # Mon 00:01 Shanghai: W49
 
@@ -35,57 +30,35 @@ def week(app, make, clock):
     zhang = make.supervisee(office, officer.officer, level="strict", name="张三").supervisee
     li = make.supervisee(office, officer.officer, level="normal", name="李四").supervisee
     clock.set(MONDAY + timedelta(days=8))
+    rows: list = []
+    for day in range(5):  # Zhang: 5 daily remote windows done, 2 missed, the station window missed
+        rows.append(checkin_row(zhang, "remote", MONDAY + timedelta(days=day, hours=20), f"remote:day{day}"))
+    for day in (5, 6):
+        closes_at = MONDAY + timedelta(days=day, hours=20)
+        rows.append(missed_row(zhang, "remote", closes_at, f"remote:day{day}", detected_at=closes_at))
+    rows.append(missed_row(zhang, "station", SUNDAY_2359, "station:w48", detected_at=SUNDAY_2359))
+    rows.append(missed_row(zhang, "remote", NEXT_0001, "remote:next", detected_at=NEXT_0001))  # belongs to W49
+    # Li: the weekly remote window done at Sunday 23:59 (W48), a station window closing 00:01 Monday (W49)
+    rows.append(checkin_row(li, "remote", SUNDAY_2359, "remote:w48", received_at=SUNDAY_2359 - timedelta(hours=1)))
+    rows.append(checkin_row(li, "station", NEXT_0001, "station:x", received_at=NEXT_0001 - timedelta(hours=1)))
+    # Alerts for Zhang: acknowledged after 10 and 30 minutes, one left open (high severity: red)
+    for minutes, severity in ((10, "medium"), (30, "medium"), (None, "high")):
+        rows.append(alert_row(zhang, "missed_checkin", MONDAY + timedelta(days=2, hours=minutes or 1),
+                              severity=severity, ack_minutes=minutes, key=f"s{minutes}"))
+    rows.append(spot_row(zhang, officer.officer.id, MONDAY + timedelta(days=1), "answered"))
+    # Zhang: fixes in 12 distinct hours (two in each), of 168 supervised hours
+    rows += [fix_row(zhang, MONDAY + timedelta(hours=hour, minutes=minute), received_at=MONDAY)
+             for hour in range(12) for minute in (0, 30)]
+    make.add(*rows)
     with app.app_context():
-        s = db.session
-        for day in range(5):  # Zhang: 5 daily remote windows done, 2 missed, the station window missed
-            closes = MONDAY + timedelta(days=day, hours=20)
-            s.add(Checkin(supervisee_id=zhang.id, office_id=office.id, kind="remote", outcome="accepted",
-                          window_key=f"remote:day{day}", window_closes_at=closes, received_at=closes - timedelta(hours=3),
-                          lat=29.08, lon=119.65, accuracy_m=10))
-        for day in (5, 6):
-            s.add(MissedWindow(supervisee_id=zhang.id, office_id=office.id, kind="remote", window_key=f"remote:day{day}",
-                               closes_at=MONDAY + timedelta(days=day, hours=20), detected_at=MONDAY + timedelta(days=day, hours=20),
-                               alerted=True))
-        s.add(MissedWindow(supervisee_id=zhang.id, office_id=office.id, kind="station", window_key="station:w48",
-                           closes_at=SUNDAY_2359, detected_at=SUNDAY_2359, alerted=True))
-        s.add(MissedWindow(supervisee_id=zhang.id, office_id=office.id, kind="remote", window_key="remote:next",
-                           closes_at=NEXT_0001, detected_at=NEXT_0001, alerted=True))  # belongs to W49
-        # Li: the weekly remote window done at Sunday 23:59 (W48), a station window closing 00:01 Monday (W49)
-        s.add(Checkin(supervisee_id=li.id, office_id=office.id, kind="remote", outcome="accepted", window_key="remote:w48",
-                      window_closes_at=SUNDAY_2359, received_at=SUNDAY_2359 - timedelta(hours=1), lat=29.08, lon=119.65,
-                      accuracy_m=10))
-        s.add(Checkin(supervisee_id=li.id, office_id=office.id, kind="station", outcome="accepted", window_key="station:x",
-                      window_closes_at=NEXT_0001, received_at=NEXT_0001 - timedelta(hours=1), lat=29.08, lon=119.65,
-                      accuracy_m=10))
-        # Alerts for Zhang: acknowledged after 10 and 30 minutes, one left open (high severity: red)
-        for minutes, severity in ((10, "medium"), (30, "medium"), (None, "high")):
-            raised = MONDAY + timedelta(days=2, hours=minutes or 1)
-            s.add(Alert(supervisee_id=zhang.id, office_id=office.id, type="missed_checkin", severity=severity,
-                        subject_key=f"s{minutes}", evidence={}, status="open" if minutes is None else "acknowledged",
-                        raised_at=raised, acknowledged_at=None if minutes is None else raised + timedelta(minutes=minutes)))
-        s.add(SpotCheck(supervisee_id=zhang.id, office_id=office.id, requested_by=officer.officer.id,
-                        requested_at=MONDAY + timedelta(days=1), due_at=MONDAY + timedelta(days=1, minutes=15),
-                        status="answered", answered_at=MONDAY + timedelta(days=1, minutes=5)))
-        for hour in range(12):  # Zhang: fixes in 12 distinct hours (two in each), of 168 supervised hours
-            for minute in (0, 30):
-                s.add(LocationFix(supervisee_id=zhang.id, recorded_at=MONDAY + timedelta(hours=hour, minutes=minute),
-                                  received_at=MONDAY, lat=29.08, lon=119.65, accuracy_m=10, is_mock=False, source="app"))
-        s.flush()
-        points.post(s, supervisee_id=zhang.id, office_id=office.id, delta=10, event="checkin_station", event_ref="a",
-                    reason="r", now=MONDAY + timedelta(days=1))
-        points.post(s, supervisee_id=zhang.id, office_id=office.id, delta=-4, event="redemption", event_ref="b",
-                    reason="r", now=MONDAY + timedelta(days=2))
-        s.commit()
+        post_points(db.session, zhang, 10, "checkin_station", "a", MONDAY + timedelta(days=1))
+        post_points(db.session, zhang, -4, "redemption", "b", MONDAY + timedelta(days=2))
+        db.session.commit()
     return {"office": office, "officer": officer, "zhang": zhang.id, "li": li.id}
 
 
-def report(client, headers, fmt="json", **params):
-    query = "&".join(f"{k}={v}" for k, v in {"week": "2026-W48", "format": fmt, **params}.items())
-    return client.get(f"{API}/reports/weekly?{query}", headers=headers)
-
-
 def test_the_figures_match_the_hand_computed_week(client, auth, week):
-    data = report(client, auth.officer(week["officer"])).get_json()
+    data = get_report(client, auth.officer(week["officer"])).get_json()
     rows = {r["name"]: r for r in data["supervisees"]}
     zhang, li = rows["张三"], rows["李四"]
     assert (zhang["expected"], zhang["done"], zhang["misses"]) == (8, 5, 3)
@@ -116,7 +89,7 @@ def test_supervision_starting_or_ending_mid_week_is_counted_for_its_part(client,
     ended = make.supervisee(week["office"], week["officer"].officer, start=date(2025, 1, 1), end=date(2026, 11, 24))
     gone = make.supervisee(week["office"], week["officer"].officer, start=date(2025, 1, 1), end=date(2026, 11, 20))
     clock.set(after)
-    rows = {r["supervisee_id"]: r for r in report(client, auth.officer(week["officer"])).get_json()["supervisees"]}
+    rows = {r["supervisee_id"]: r for r in get_report(client, auth.officer(week["officer"])).get_json()["supervisees"]}
     assert late.supervisee.id in rows and ended.supervisee.id in rows
     assert gone.supervisee.id not in rows  # supervision over before the week began
     assert rows[late.supervisee.id]["location_coverage"] == 0.0
@@ -125,12 +98,12 @@ def test_supervision_starting_or_ending_mid_week_is_counted_for_its_part(client,
 
 def test_a_supervisee_enrolled_after_the_week_is_not_in_it(client, auth, make, clock, week):
     newcomer = make.supervisee(week["office"], week["officer"].officer)  # created "now", after the week
-    ids = [r["supervisee_id"] for r in report(client, auth.officer(week["officer"])).get_json()["supervisees"]]
+    ids = [r["supervisee_id"] for r in get_report(client, auth.officer(week["officer"])).get_json()["supervisees"]]
     assert newcomer.supervisee.id not in ids
 
 
 def test_the_pdf_reads_back_with_the_office_in_chinese_and_the_totals(client, auth, week):
-    response = report(client, auth.officer(week["officer"]), fmt="pdf")
+    response = get_report(client, auth.officer(week["officer"]), fmt="pdf")
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(response.data)).pages)
     assert "城中街道司法所" in text and "张三" in text and "2026-W48" in text
@@ -138,7 +111,7 @@ def test_the_pdf_reads_back_with_the_office_in_chinese_and_the_totals(client, au
 
 
 def test_the_xlsx_reads_back_with_typed_columns(client, auth, week):
-    response = report(client, auth.officer(week["officer"]), fmt="xlsx")
+    response = get_report(client, auth.officer(week["officer"]), fmt="xlsx")
     book = openpyxl.load_workbook(io.BytesIO(response.data))
     assert book.sheetnames == ["Summary", "Supervisees", "Alerts", "Daily"]
     sheet = book["Supervisees"]
@@ -150,7 +123,7 @@ def test_the_xlsx_reads_back_with_typed_columns(client, auth, week):
 
 
 def test_the_csv_reads_back_with_a_header_and_a_row_per_supervisee(client, auth, week):
-    response = report(client, auth.officer(week["officer"]), fmt="csv")
+    response = get_report(client, auth.officer(week["officer"]), fmt="csv")
     rows = list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"))))
     assert sorted(r["姓名 Name"] for r in rows) == ["张三", "李四"]
     assert {r["week"] for r in rows} == {"2026-W48"}
@@ -169,7 +142,7 @@ def test_the_monday_job_stores_every_report_and_a_rerun_replaces_them(app, clock
 
 def test_a_week_that_has_not_ended_is_provisional_and_not_stored(app, client, auth, clock, week):
     clock.set(MONDAY + timedelta(days=3))
-    data = report(client, auth.officer(week["officer"])).get_json()
+    data = get_report(client, auth.officer(week["officer"])).get_json()
     assert data["provisional"] is True
     with app.app_context():
         assert db.session.execute(sa.select(sa.func.count()).select_from(WeeklyReport)).scalar_one() == 0
@@ -187,12 +160,12 @@ def test_the_cli_writes_a_pdf_with_a_progress_bar(runner, week, tmp_path):
 
 def test_officers_get_their_office_supervisors_the_bureau_others_nothing(client, auth, make, week):
     officer = auth.officer(week["officer"])
-    assert report(client, officer, office_id=week["office"].id).status_code == 200
+    assert get_report(client, officer, office_id=week["office"].id).status_code == 200
     other_office = make.office(bureau=None)
-    assert report(client, officer, office_id=other_office.id).status_code == 404
+    assert get_report(client, officer, office_id=other_office.id).status_code == 404
     supervisor = auth.officer(make.officer(role="supervisor", bureau_id=week["office"].bureau_id))
-    bureau = report(client, supervisor).get_json()
+    bureau = get_report(client, supervisor).get_json()
     assert bureau["office"] is None and bureau["totals"]["supervisees"] == 2
-    assert report(client, supervisor, office_id=week["office"].id).status_code == 200
-    assert report(client, supervisor, office_id=other_office.id).status_code == 404
-    assert report(client, officer, week="2026-W99").status_code == 422
+    assert get_report(client, supervisor, office_id=week["office"].id).status_code == 200
+    assert get_report(client, supervisor, office_id=other_office.id).status_code == 404
+    assert get_report(client, officer, week="2026-W99").status_code == 422

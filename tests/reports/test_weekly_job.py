@@ -9,16 +9,17 @@ from pypdf import PdfReader
 
 from correction.database import db
 from correction.reports.models import WeeklyReport
+from correction.time import UTC
 from jobs.runner import run_job
 from jobs.schedule import schedule
-from tests.reports_support import MONDAY, UTC, WEEK_END, add_rows, get_report, missed, seed_week
+from tests.factories import MONDAY, WEEK_END, get_report, missed_row
 
 MONDAY_0100 = WEEK_END + timedelta(hours=1)  # Mon 30 Nov 01:00 local: when the job runs
 
 
 @pytest.fixture
-def scene(app, make, clock):
-    return seed_week(app, make, clock)
+def scene(make):
+    return make.report_week()
 
 
 @pytest.fixture
@@ -60,11 +61,11 @@ def test_the_job_stores_last_week_for_every_office_and_bureau(app, clock, job, s
     assert (other["totals"]["done"], other["totals"]["misses"], other["totals"]["status_red"]) == (1, 1, 1)
 
 
-def test_rerunning_the_job_replaces_the_reports_never_duplicates(app, clock, job, scene):
+def test_rerunning_the_job_replaces_the_reports_never_duplicates(app, make, clock, job, scene):
     clock.set(MONDAY_0100)
     run_job(app, job)
     before = stored(app)
-    add_rows(app, missed(scene.li, "remote", MONDAY + timedelta(days=1, hours=20), "remote:late-news"))
+    make.add(missed_row(scene.li, "remote", MONDAY + timedelta(days=1, hours=20), "remote:late-news"))
     clock.advance(hours=2)
     assert run_job(app, job).rows == 5
     after = stored(app)

@@ -8,8 +8,9 @@ import pytest
 
 from correction.database import db
 from correction.reports.weeks import last_complete_week, parse_week, week_of
-from tests.reports_support import (AFTER_THE_WEEK, ENROLLED, MONDAY, UTC, WEEK_END, add_rows, alert, checkin, fix,
-                                   get_report, missed, post_points, spot)
+from correction.time import UTC
+from tests.factories import (AFTER_THE_WEEK, ENROLLED, MONDAY, WEEK_END, alert_row, checkin_row, fix_row,
+                             get_report, missed_row, post_points, spot_row)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SUNDAY_2359 = datetime(2026, 11, 29, 15, 59, tzinfo=UTC)  # Sun 29 Nov 23:59 Shanghai: the last minute of W48
@@ -55,15 +56,16 @@ def edge(app, make, clock):
     officer = make.officer(office)
     person = make.supervisee(office, officer.officer, level="strict", name="张三").supervisee
     clock.set(AFTER_W49)
-    add_rows(app,
-             checkin(person, "remote", SUNDAY_2359, "remote:a"), checkin(person, "remote", MONDAY_0001, "remote:b"),
-             missed(person, "station", SUNDAY_2359, "station:a"), missed(person, "station", MONDAY_0001, "station:b"),
-             alert(person, "zone_exit", SUNDAY_2359, ack_minutes=1, resolved_minutes=1),
-             alert(person, "mock_location", MONDAY_0001, ack_minutes=3, resolved_minutes=3),
-             spot(person, officer.officer.id, SUNDAY_2359, "answered"),
-             spot(person, officer.officer.id, MONDAY_0001, "missed"),
-             checkin(person, "remote", None, None, outcome="refused", received_at=SUNDAY_2359),
-             fix(person, SUNDAY_2359), fix(person, MONDAY_0001))
+    make.add(checkin_row(person, "remote", SUNDAY_2359, "remote:a"),
+             checkin_row(person, "remote", MONDAY_0001, "remote:b"),
+             missed_row(person, "station", SUNDAY_2359, "station:a"),
+             missed_row(person, "station", MONDAY_0001, "station:b"),
+             alert_row(person, "zone_exit", SUNDAY_2359, ack_minutes=1, resolved_minutes=1),
+             alert_row(person, "mock_location", MONDAY_0001, ack_minutes=3, resolved_minutes=3),
+             spot_row(person, officer.officer.id, SUNDAY_2359, "answered"),
+             spot_row(person, officer.officer.id, MONDAY_0001, "missed"),
+             checkin_row(person, "remote", None, None, outcome="refused", received_at=SUNDAY_2359),
+             fix_row(person, SUNDAY_2359), fix_row(person, MONDAY_0001))
     with app.app_context():
         post_points(db.session, person, 3, "checkin_remote", "a", SUNDAY_2359)
         post_points(db.session, person, 4, "checkin_remote", "b", MONDAY_0001)
@@ -121,10 +123,10 @@ def population(app, make, clock):
     people["enrolled after"] = person("周后登记")
 
     def hours_with_fixes(who, first_hour, count):
-        return [fix(people[who], MONDAY + timedelta(hours=first_hour + h, minutes=m))
+        return [fix_row(people[who], MONDAY + timedelta(hours=first_hour + h, minutes=m))
                 for h in range(count) for m in (5, 35)]
 
-    add_rows(app, *hours_with_fixes("all week", 0, 42),
+    make.add(*hours_with_fixes("all week", 0, 42),
              *hours_with_fixes("from Thursday", 72, 24),  # Thursday 00:00 local is hour 72
              *hours_with_fixes("until Tuesday", 0, 12),
              *hours_with_fixes("only Monday", 0, 24),

@@ -310,18 +310,16 @@ def _cursor(values) -> str:
 
 
 @pytest.fixture
-def officer_scene(make, auth):
-    office = make.office()
-    officer = make.officer(office)
-    login = make.supervisee(office, officer.officer)
-    return login.supervisee, auth.officer(officer)
+def officer_scene(make):
+    """An office, its officer (logged in) and a supervisee of theirs."""
+    return make.scene(officer_login=True, phone=False)
 
 
 @pytest.mark.parametrize("path", ["/supervisees/{id}", "/stations/{id}/qr", "/alerts/{id}",
                                   "/supervisees/{id}/zones"])
 def test_an_id_past_the_integer_columns_is_a_404_not_a_500(client, officer_scene, path):
     # PostgreSQL INTEGER ids: 2**31 used to reach SQL and fail with "integer out of range"
-    _, headers = officer_scene
+    headers = officer_scene.headers
     response = client.get(API + path.format(id=2**31), headers=headers)
     assert response.status_code == 404, response.get_data(as_text=True)
     assert response.get_json()["error"]["code"] == "not_found"
@@ -329,7 +327,7 @@ def test_an_id_past_the_integer_columns_is_a_404_not_a_500(client, officer_scene
 
 @pytest.mark.parametrize("values", [[2**31], [True], [1e300], [-1]])
 def test_a_list_cursor_past_the_id_range_is_refused(client, officer_scene, values):
-    _, headers = officer_scene
+    headers = officer_scene.headers
     response = client.get(f"{API}/supervisees", query_string={"cursor": _cursor(values)}, headers=headers)
     assert response.status_code == 422, response.get_data(as_text=True)
     assert response.get_json()["error"]["code"] == "invalid_cursor"
@@ -337,7 +335,7 @@ def test_a_list_cursor_past_the_id_range_is_refused(client, officer_scene, value
 
 @pytest.mark.parametrize("last", [2**31, 1e300, True])
 def test_a_timeline_cursor_past_the_id_range_is_refused(client, officer_scene, last):
-    supervisee, headers = officer_scene
+    supervisee, headers = officer_scene.person.supervisee, officer_scene.headers
     cursor = _cursor(["2026-11-25T02:00:00Z", "checkin", last])
     response = client.get(f"{API}/supervisees/{supervisee.id}/timeline", query_string={"cursor": cursor},
                           headers=headers)
@@ -347,7 +345,7 @@ def test_a_timeline_cursor_past_the_id_range_is_refused(client, officer_scene, l
 
 def test_a_phone_longer_than_its_column_is_a_validation_error(client, officer_scene):
     # "+" and 20 digits matched the pattern but not VARCHAR(20): a 500 on PostgreSQL
-    supervisee, headers = officer_scene
+    supervisee, headers = officer_scene.person.supervisee, officer_scene.headers
     response = client.patch(f"{API}/supervisees/{supervisee.id}", json={"phone": "+" + "1" * 20},
                             headers=headers)
     assert response.status_code == 422, response.get_data(as_text=True)

@@ -153,8 +153,8 @@ def runner(app):
 
 
 @pytest.fixture
-def make(app, clock) -> Factory:
-    return Factory(app, clock)
+def make(app, clock, auth) -> Factory:
+    return Factory(app, clock, auth)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from correction.auth import service as auth_service
 from correction.auth.models import LoginFailure
 from correction.security import verify_password
 from tests.factories import API
-from tests.helpers import count, error_of, rows
+from tests.assertions import count, error_of, rows
 
 STRANGER = "203.0.113.9"
 OWNER = "198.51.100.20"

@@ -14,7 +14,7 @@ from correction.auth.models import AuthToken, LoginFailure
 from correction.passwords import common_passwords
 from correction.people.models import Supervisee
 from tests.factories import API, valid_national_id
-from tests.helpers import count, error_of, rows
+from tests.assertions import count, error_of, rows
 
 PASSWORD = f"{API}/auth/password"
 NEW = "correct-horse-battery"

@@ -12,7 +12,7 @@ import json
 import pytest
 
 from tests.factories import API
-from tests.helpers import error_of
+from tests.assertions import error_of
 
 EDGES = ["0001-01-01T00:00:00+23:59", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59-23:59",
          "9999-12-31T23:59:59.999999Z", "1899-12-31T23:59:59Z", "9000-01-01T00:00:00Z"]

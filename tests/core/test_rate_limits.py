@@ -18,7 +18,7 @@ from correction.ratelimit import RUN_REDIS_URL, refuse_shared_workers_on_memory,
 from correction.time import iso_z
 from tests.conftest import make_settings
 from tests.factories import API
-from tests.helpers import error_of
+from tests.assertions import error_of
 
 ROOT = Path(__file__).resolve().parents[2]
 PER_CALLER = ("INGEST", "UPLOAD", "CHECKIN", "STATUS_CODE", "CODE_VERIFY", "STATION_QR", "TRACK", "REPORT",

@@ -11,7 +11,7 @@ from correction.app import create_app
 from correction.database import db
 from correction.headers import API_CSP
 from tests.conftest import make_settings
-from tests.helpers import error_of
+from tests.assertions import error_of
 
 API = "/api/v1"
 COMMON = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer"}

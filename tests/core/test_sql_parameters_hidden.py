@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from correction.app import create_app
 from correction.database import db
 from tests.conftest import make_settings
-from tests.helpers import error_of
+from tests.assertions import error_of
 
 PHONE = "13912345678"
 LONG_KEY = "k" * 40

@@ -7,7 +7,7 @@ from correction.auth.models import LoginFailure
 from correction.database import db
 from jobs import runner as job_runner
 from jobs.schedule import schedule
-from tests.helpers import rows
+from tests.assertions import rows
 
 
 def run_forget(app):

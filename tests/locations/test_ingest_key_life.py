@@ -10,7 +10,7 @@ import pytest
 from correction.audit.models import AuditEntry
 from correction.time import iso_z
 from tests.factories import API
-from tests.helpers import error_of, rows
+from tests.assertions import error_of, rows
 
 OSMAND = f"{API}/ingest/osmand"
 

@@ -12,8 +12,7 @@ import pytest
 
 from correction.locations.models import LocationFix
 from tests.factories import API
-from tests.helpers import count, error_of
-from tests.locations_support import make_scene
+from tests.assertions import count, error_of
 
 OSMAND = f"{API}/ingest/osmand"
 OWNTRACKS = f"{API}/ingest/owntracks"
@@ -26,8 +25,8 @@ BAD_TIMESTAMPS = ["9" * 30, "9" * 25, "-" + "9" * 25, "-99999999999", "253402300
 
 
 @pytest.fixture
-def phone(client, make, auth):
-    scene = make_scene(client, make, auth, zone=None)
+def phone(client, make):
+    scene = make.scene()
     issued = client.post(f"{API}/me/ingest-key", headers=scene.phone)
     assert issued.status_code == 201
     return issued.get_json()["ingest_key"]

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from correction.checkins.status_code import issue_token
+from correction.people.status_token import issue_token
 from tests.assertions import assert_balances_match_ledger, balance_of, code_of, ledger_of, orders_of, stock_of
 from tests.factories import API, ITEMS, MY_ORDERS, ORDERS, local, redeem
 

@@ -13,7 +13,7 @@ from correction.locations.models import LocationFix, Zone, ZoneEvent
 from correction.monitoring.retention import purge_location_data
 from jobs import runner as job_runner
 from jobs.schedule import schedule
-from tests.helpers import rows
+from tests.assertions import rows
 
 CIRCLE = {"type": "Circle", "center": [119.65, 29.08], "radius_m": 500}
 EVIDENCE = {"source": "app", "fix_id": 1, "lat": 29.08, "lon": 119.65, "accuracy_m": 12.0,

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from correction.people.models import Supervisee
 from correction.security import hash_national_id, normalise_national_id, redact
 from tests.factories import API
-from tests.helpers import count, error_of, rows
+from tests.assertions import count, error_of, rows
 
 SUPERVISEES = f"{API}/supervisees"
 FULL_WIDTH = str.maketrans("0123456789X", "０１２３４５６７８９Ｘ")

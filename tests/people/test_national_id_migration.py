@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from correction.database import db
 from correction.people.models import Supervisee
-from tests.helpers import rows
+from tests.assertions import rows
 
 MIGRATION = Path(__file__).parents[2] / "migrations/versions/20261201_0011_national_id_forms.py"
 FULL_WIDTH = str.maketrans("0123456789X", "０１２３４５６７８９Ｘ")

@@ -9,8 +9,16 @@ import sqlalchemy as sa
 
 from correction.database import db
 from correction.people.models import Bureau, Office, Officer, Station, Supervisee
+from correction.tools.cli import register as register_tools
 from tests.assertions import count
 from tests.factories import API
+
+
+@pytest.fixture
+def runner(app):
+    """The CLI as ``wsgi.py`` builds it: the app's commands and the tools'."""
+    register_tools(app)
+    return app.test_cli_runner()
 
 
 def seed(runner, path) -> dict:

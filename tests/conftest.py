@@ -160,3 +160,21 @@ def make(app, clock, auth) -> Factory:
 @pytest.fixture
 def auth(client, clock) -> Auth:
     return Auth(client, clock)
+
+
+@pytest.fixture
+def office(make):
+    """An office of a bureau of its own."""
+    return make.office()
+
+
+@pytest.fixture
+def officer(make, office):
+    """An officer of ``office`` (an ``OfficerLogin``)."""
+    return make.officer(office)
+
+
+@pytest.fixture
+def person(make, office, officer):
+    """A ``normal`` supervisee of ``office`` in ``officer``'s care (a ``SuperviseeLogin``)."""
+    return make.supervisee(office, officer.officer)

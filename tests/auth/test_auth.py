@@ -32,21 +32,6 @@ def bearer(response) -> dict[str, str]:
     return {"Authorization": f"Bearer {response.get_json()['token']}"}
 
 
-@pytest.fixture
-def office(make):
-    return make.office()
-
-
-@pytest.fixture
-def officer(make, office):
-    return make.officer(office)
-
-
-@pytest.fixture
-def person(make, office, officer):
-    return make.supervisee(office, officer.officer)
-
-
 # --- officer login ---------------------------------------------------------------------------
 
 def test_officer_logs_in_with_password_and_current_totp(client, auth, officer, clock):

@@ -20,21 +20,6 @@ STRANGER = "203.0.113.9"
 OWNER = "198.51.100.20"
 
 
-@pytest.fixture
-def office(make):
-    return make.office()
-
-
-@pytest.fixture
-def officer(make, office):
-    return make.officer(office)
-
-
-@pytest.fixture
-def person(make, office, officer):
-    return make.supervisee(office, officer.officer)
-
-
 def supervisee_login(client, phone, password, device_id="device-x", address=STRANGER):
     return client.post(f"{API}/auth/supervisee/login", environ_base={"REMOTE_ADDR": address},
                        json={"phone": phone, "password": password, "device_id": device_id})

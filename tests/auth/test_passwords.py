@@ -21,16 +21,6 @@ NEW = "correct-horse-battery"
 
 
 @pytest.fixture
-def office(make):
-    return make.office()
-
-
-@pytest.fixture
-def officer(make, office):
-    return make.officer(office)
-
-
-@pytest.fixture
 def person(make, office, officer):
     return make.supervisee(office, officer.officer, phone="13812345678")
 

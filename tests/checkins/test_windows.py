@@ -228,16 +228,6 @@ def test_upcoming_windows_stop_at_the_end_of_supervision():
 # --- the same edges through the API ----------------------------------------------------------
 
 @pytest.fixture
-def office(make):
-    return make.office()
-
-
-@pytest.fixture
-def officer(make, office):
-    return make.officer(office)
-
-
-@pytest.fixture
 def station(make, office):
     return make.station(office)
 

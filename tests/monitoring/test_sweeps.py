@@ -92,16 +92,6 @@ def resolve(client, auth, officer, alert_id: int, outcome: str = "excused", note
 
 
 @pytest.fixture
-def office(make):
-    return make.office()
-
-
-@pytest.fixture
-def officer(make, office):
-    return make.officer(office)
-
-
-@pytest.fixture
 def station(make, office):
     return make.station(office, lat=STATION[0], lon=STATION[1], radius_m=100.0)
 

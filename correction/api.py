@@ -28,14 +28,31 @@ from .schemas import MAX_ID
 
 log = logging.getLogger(__name__)
 
-class IdConverter(BaseConverter):
-    """A positive id in a URL, at most ``MAX_ID``; anything else does not match (404)."""
+def decimal_at_most(limit: int) -> str:
+    """A regular expression for the decimal numbers from 1 to ``limit``, without leading zeros."""
+    digits = str(limit)
+    shorter = [f"[1-9][0-9]{{0,{len(digits) - 2}}}"] if len(digits) > 1 else []
+    same_length = []
+    for i, digit in enumerate(digits):
+        low = "1" if i == 0 else "0"
+        if int(digit) > int(low):
+            rest = len(digits) - i - 1
+            same_length.append(f"{digits[:i]}[{low}-{int(digit) - 1}]" + (f"[0-9]{{{rest}}}" if rest else ""))
+    return "(?:" + "|".join(shorter + same_length + [digits]) + ")"
 
-    regex = r"[1-9][0-9]{0,9}"
+
+class IdConverter(BaseConverter):
+    """A positive id in a URL, at most ``MAX_ID``; anything else does not match (404).
+
+    The bound is in the pattern itself: a converter that refuses a value after its pattern
+    matched lets Werkzeug answer 405 when another method is registered for the same path.
+    """
+
+    regex = decimal_at_most(MAX_ID)
 
     def to_python(self, value: str) -> int:
         number = int(value)
-        if number > MAX_ID:  # beyond the id columns' range: no such object, not a database error
+        if number > MAX_ID:  # the pattern already says so; kept as the guard of record
             raise NoMatch()
         return number
 

@@ -37,7 +37,7 @@ def request_leave(session, settings, person: Supervisee, data: dict[str, Any],
     except GeometryError as error:
         raise _field("destination_geometry", "invalid_geometry", str(error)) from None
     # A retried request (the phone lost the answer) finds the first: same person, dates and place.
-    session.execute(sa.select(Supervisee.id).where(Supervisee.id == person.id).with_for_update())
+    session.execute(sa.select(Supervisee.id).where(Supervisee.id == person.id).with_for_update(key_share=True))
     first = session.execute(sa.select(LeaveRequest).where(
         LeaveRequest.supervisee_id == person.id, LeaveRequest.start_at == start, LeaveRequest.end_at == end,
         LeaveRequest.destination_name == data["destination_name"], LeaveRequest.reason == data["reason"],

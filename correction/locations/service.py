@@ -20,7 +20,7 @@ from pydantic import TypeAdapter, ValidationError
 from ..database import insert_for
 from ..events import Breach, publish
 from ..people.models import Device, Supervisee
-from ..time import iso_z
+from ..time import UTC, iso_z
 from .fixes import fix_refusal
 from .geometry import compile_zone, haversine_m
 from .models import LocationFix, Zone, ZoneEvent, ZoneState
@@ -207,11 +207,20 @@ def active_zones(session, person_id: int, since: datetime) -> list[_ActiveZone]:
 _ACTIVE_ZONES = sa.select(Zone.id, Zone.kind, Zone.name, Zone.geometry, Zone.applies_from, Zone.applies_until).where(
     Zone.supervisee_id == sa.bindparam("supervisee_id"), Zone.active,
     sa.or_(Zone.applies_until.is_(None), Zone.applies_until >= sa.bindparam("since")))
-_LOCK_PERSON = sa.select(Supervisee.id).where(Supervisee.id == sa.bindparam("supervisee_id")).with_for_update()
+# FOR NO KEY UPDATE: evaluators of one person queue, but the key-share lock that storing a fix takes
+# through its foreign key does not conflict with it, so two uploads that both stored first cannot
+# deadlock waiting for each other (FOR UPDATE did, under Traccar Client's single-fix requests).
+_LOCK_PERSON = (sa.select(Supervisee.id).where(Supervisee.id == sa.bindparam("supervisee_id"))
+                .with_for_update(key_share=True))
 _REAL_FIX_BEFORE = (
     sa.select(*_EVALUATED).where(LocationFix.supervisee_id == sa.bindparam("supervisee_id"),
                                  LocationFix.recorded_at < sa.bindparam("before"), LocationFix.is_mock.is_(False))
     .order_by(LocationFix.recorded_at.desc()).limit(1))
+_DAWN = datetime(1970, 1, 1, tzinfo=UTC)
+_REAL_FIXES_SINCE = (
+    sa.select(*_EVALUATED).where(LocationFix.supervisee_id == sa.bindparam("supervisee_id"),
+                                 LocationFix.recorded_at > sa.bindparam("since"), LocationFix.is_mock.is_(False))
+    .order_by(LocationFix.recorded_at))
 _ZONE_STATES = sa.select(ZoneState).where(ZoneState.supervisee_id == sa.bindparam("supervisee_id"),
                                           ZoneState.zone_key.in_(sa.bindparam("keys", expanding=True)))
 
@@ -247,20 +256,40 @@ def _check_zones(session, settings, person, fixes, now) -> None:
         if state is None:
             state = ZoneState(supervisee_id=person.id, zone_key=key, candidate_count=0, episode=0)
             session.add(state)
-        fresh = [f for f in fixes if state.last_fix_at is None or f.recorded_at > state.last_fix_at]
-        if not fresh:
-            continue
-        state.last_fix_at = fresh[-1].recorded_at
-        fresh = [f for f in fresh if not f.is_mock]
-        if not fresh:
-            continue
-        seen_by_fix = observations(zones, key, fresh)
+        seen_zones = zones
+        if _arrived_late(state, fixes):
+            # A fix older than the last one evaluated, taken since the last confirmed change (a
+            # retry, two clients, requests racing): replay what was stored since that change in
+            # time order, so the state is the one the fixes would have made arriving in order.
+            fresh = session.execute(_REAL_FIXES_SINCE, {"supervisee_id": person.id,
+                                                        "since": state.changed_at or _DAWN}).all()
+            if not fresh:
+                continue
+            state.candidate, state.candidate_since, state.candidate_count = None, None, 0
+            state.last_fix_at = max(state.last_fix_at, fresh[-1].recorded_at)
+            seen_zones = active_zones(session, person.id, since=fresh[0].recorded_at)
+        else:
+            fresh = [f for f in fixes if state.last_fix_at is None or f.recorded_at > state.last_fix_at]
+            if not fresh:
+                continue
+            state.last_fix_at = fresh[-1].recorded_at
+            fresh = [f for f in fresh if not f.is_mock]
+            if not fresh:
+                continue
+        seen_by_fix = observations(seen_zones, key, fresh)
         if state.candidate is None and state.state is not None \
                 and all(seen in (None, state.state) for seen, _ in seen_by_fix):
             continue  # still where it was confirmed: nothing moves (the usual case)
         for fix, (seen, distance) in zip(fresh, seen_by_fix):
             if seen is not None:
-                _advance(session, settings, person, zones, state, seen, fix, distance, now)
+                _advance(session, settings, person, seen_zones, state, seen, fix, distance, now)
+
+
+def _arrived_late(state: ZoneState, fixes) -> bool:
+    """Whether a real fix came after a later one was evaluated, but after the last confirmed change."""
+    return state.last_fix_at is not None and any(
+        not f.is_mock and f.recorded_at < state.last_fix_at
+        and (state.changed_at is None or f.recorded_at > state.changed_at) for f in fixes)
 
 
 def _advance(session, settings, person, zones, state: ZoneState, seen: str, fix, distance, now) -> None:

@@ -14,6 +14,7 @@ person at the station must not be turned away by a GPS error.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -43,8 +44,16 @@ def station_checkin_doubts(session, settings, checkin: Checkin, station: Station
 
 
 def _shared_code(session, settings, checkin: Checkin, station: Station) -> list[Doubt]:
-    others = session.execute(_SAME_CODE, {"station_id": station.id, "qr_step": checkin.qr_step,
-                                          "supervisee_id": checkin.supervisee_id}).all()
+    # Phones within my accuracy plus the slack of me cannot be flagged, whatever their own accuracy:
+    # the database leaves out those in the square inside that circle (everyone in front of the
+    # screen, usually), so a crowd at one station in one step costs nothing here.
+    near_m = (checkin.accuracy_m + settings.QR_SHARED_SCREEN_SLACK_M) / math.sqrt(2)
+    near_lat = near_m / _MAX_M_PER_DEGREE
+    near_lon = near_m / (_MAX_M_PER_DEGREE * max(math.cos(math.radians(checkin.lat)), 1e-6))
+    others = session.execute(_SAME_CODE, {
+        "station_id": station.id, "qr_step": checkin.qr_step, "supervisee_id": checkin.supervisee_id,
+        "lat_low": checkin.lat - near_lat, "lat_high": checkin.lat + near_lat,
+        "lon_low": checkin.lon - near_lon, "lon_high": checkin.lon + near_lon}).all()
     subject = f"shared_code:{station.id}:{checkin.qr_step}"
     doubts = []
     for other in others:
@@ -81,10 +90,13 @@ def _elsewhere(session, settings, checkin: Checkin, station: Station) -> list[Do
         "minutes_apart": round(seconds / 60, 1), "fix_source": fix.source})]
 
 
+_MAX_M_PER_DEGREE = 111_700.0  # a degree of latitude is at most this long: a span in degrees errs short
 _SAME_CODE = sa.select(Checkin.id, Checkin.supervisee_id, Checkin.office_id, Checkin.lat, Checkin.lon,
                        Checkin.accuracy_m).where(
     Checkin.station_id == sa.bindparam("station_id"), Checkin.qr_step == sa.bindparam("qr_step"),
-    Checkin.outcome == "accepted", Checkin.supervisee_id != sa.bindparam("supervisee_id"))
+    Checkin.outcome == "accepted", Checkin.supervisee_id != sa.bindparam("supervisee_id"),
+    ~sa.and_(Checkin.lat.between(sa.bindparam("lat_low"), sa.bindparam("lat_high")),
+             Checkin.lon.between(sa.bindparam("lon_low"), sa.bindparam("lon_high"))))
 _FIXES_AROUND = sa.select(LocationFix.recorded_at, LocationFix.lat, LocationFix.lon, LocationFix.accuracy_m,
                           LocationFix.source).where(
     LocationFix.supervisee_id == sa.bindparam("supervisee_id"), LocationFix.is_mock.is_(False),

@@ -141,9 +141,12 @@ def test_osmand_time_gives_an_instant_the_pipeline_accepts_or_a_payload_error(va
                        st.one_of(numbers_as_text, iso_texts, st.just("")), max_size=12))
 def test_osmand_fields_give_a_fix_or_a_payload_error(params):
     try:
-        osmand_fields(params, NOW)
+        key, fix = osmand_fields(params, NOW)
     except ClientPayloadError:
-        pass
+        return
+    assert key == (params.get("id") or params.get("deviceid"))
+    if fix is not None:  # a position: its time is one the pipeline accepts
+        assert in_range(UTC_DATETIME.validate_python(fix["recorded_at"]))
 
 
 @EXAMPLES
@@ -151,9 +154,13 @@ def test_osmand_fields_give_a_fix_or_a_payload_error(params):
                                     json_values, max_size=5))
 def test_osmand_json_gives_a_fix_or_a_payload_error(timestamp, coords):
     try:
-        osmand_json({"device_id": "k", "location": {"timestamp": timestamp, "coords": coords}}, NOW)
+        key, fix = osmand_json({"device_id": "k", "location": {"timestamp": timestamp, "coords": coords}}, NOW)
     except ClientPayloadError:
-        pass
+        return
+    assert key == "k"
+    assert (fix is None) == (coords.get("latitude") is None or coords.get("longitude") is None)
+    if fix is not None:
+        assert in_range(UTC_DATETIME.validate_python(fix["recorded_at"]))
 
 
 @EXAMPLES

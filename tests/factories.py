@@ -566,3 +566,12 @@ def get_report(client, headers, fmt: str = "json", **params):
     """The weekly report of 2026-W48 (unless ``week``) in ``fmt``, as ``headers`` may read it."""
     query = "&".join(f"{k}={v}" for k, v in {"week": "2026-W48", "format": fmt, **params}.items() if v is not None)
     return client.get(f"{API}/reports/weekly?{query}", headers=headers)
+
+
+def enrolment(**overrides) -> dict:
+    """The body of ``POST /supervisees`` for a valid new supervisee, with ``overrides``."""
+    body = {"name": "张伟", "national_id": valid_national_id(), "phone": "13712345678",
+            "initial_password": "first-password", "sentence_type": "probation",
+            "supervision_start": "2026-11-01", "supervision_end": "2027-10-31", "level": "normal"}
+    body.update(overrides)
+    return body

@@ -15,7 +15,7 @@ from correction.audit.models import AuditEntry
 from correction.people import service as people_service
 from correction.people.models import Supervisee
 from tests.assertions import count, error_of, field_paths, rows
-from tests.factories import API, valid_national_id
+from tests.factories import API, enrolment, valid_national_id
 
 LOGIN = f"{API}/auth/officer/login"
 SUPERVISEES = f"{API}/supervisees"
@@ -25,14 +25,6 @@ SUPERVISEES = f"{API}/supervisees"
 def scene(make):
     """An office, its officer (logged in) and a ``strict`` supervisee."""
     return make.scene("strict", officer_login=True, phone=False)
-
-
-def enrolment(**overrides) -> dict:
-    body = {"name": "张伟", "national_id": valid_national_id(), "phone": "13712345678",
-            "initial_password": "first-password", "sentence_type": "probation",
-            "supervision_start": "2026-11-01", "supervision_end": "2027-10-31", "level": "normal"}
-    body.update(overrides)
-    return body
 
 
 def person_row(app, scene) -> Supervisee:

@@ -103,7 +103,7 @@ def test_gunicorn_logs_carry_no_ingest_key_token_or_credentials(make, auth, clie
             try:
                 if _request(f"{base}/health") == 200:
                     break
-            except OSError:
+            except OSError:  # not listening yet: wait, unless it died or took too long
                 pass
             assert server.poll() is None and time.monotonic() < deadline, errors.read_text()
             time.sleep(0.2)

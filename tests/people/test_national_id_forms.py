@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from correction.people.models import Supervisee
 from correction.security import hash_national_id, normalise_national_id, redact
-from tests.factories import API
+from tests.factories import API, enrolment
 from tests.assertions import count, error_of, rows
 
 SUPERVISEES = f"{API}/supervisees"
@@ -23,22 +23,17 @@ def full_width(national_id: str) -> str:
     return national_id.translate(FULL_WIDTH)
 
 
-def enrolment(national_id: str, phone: str) -> dict:
-    return {"name": "张伟", "national_id": national_id, "phone": phone, "initial_password": "first-password",
-            "sentence_type": "probation", "supervision_start": "2026-11-01", "supervision_end": "2027-10-31",
-            "level": "normal"}
-
-
 def test_a_full_width_number_and_its_ascii_form_are_one_person(app, client, make, auth):
     office = make.office()
     headers = auth.officer(make.officer(office))
-    first = client.post(SUPERVISEES, json=enrolment(full_width(NUMBER_WITH_X), "13712345678"), headers=headers)
+    first = client.post(SUPERVISEES, json=enrolment(national_id=full_width(NUMBER_WITH_X), phone="13712345678"),
+                        headers=headers)
     assert first.status_code == 201, first.get_json()
     assert first.get_json()["national_id_masked"].endswith("002X")
-    again = client.post(SUPERVISEES, json=enrolment(NUMBER_WITH_X, "13712345679"), headers=headers)
+    again = client.post(SUPERVISEES, json=enrolment(national_id=NUMBER_WITH_X, phone="13712345679"), headers=headers)
     assert error_of(again, 409)["code"] == "duplicate_national_id"
-    lower_x = client.post(SUPERVISEES, json=enrolment(full_width(NUMBER_WITH_X).replace("Ｘ", "ｘ"), "13712345670"),
-                          headers=headers)
+    lower_x = client.post(SUPERVISEES, headers=headers, json=enrolment(
+        national_id=full_width(NUMBER_WITH_X).replace("Ｘ", "ｘ"), phone="13712345670"))
     assert error_of(lower_x, 409)["code"] == "duplicate_national_id"
     assert count(app, Supervisee) == 1
     (person,) = rows(app, Supervisee)
@@ -50,7 +45,7 @@ def test_a_full_width_number_and_its_ascii_form_are_one_person(app, client, make
 def test_a_lookup_finds_the_person_whichever_form_either_side_used(client, make, auth):
     office = make.office()
     headers = auth.officer(make.officer(office))
-    enrolled = client.post(SUPERVISEES, json=enrolment(NUMBER_WITH_X, "13712345678"), headers=headers)
+    enrolled = client.post(SUPERVISEES, json=enrolment(national_id=NUMBER_WITH_X, phone="13712345678"), headers=headers)
     assert enrolled.status_code == 201, enrolled.get_json()
     for form in (NUMBER_WITH_X, full_width(NUMBER_WITH_X), full_width(NUMBER_WITH_X[:9]) + NUMBER_WITH_X[9:]):
         found = client.post(f"{SUPERVISEES}/lookup", json={"national_id": form}, headers=headers)

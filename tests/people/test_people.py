@@ -17,7 +17,7 @@ from correction.audit.models import AuditEntry
 from correction.database import db
 from correction.people.models import Supervisee
 from tests.assertions import count, error_of, field_paths, rows
-from tests.factories import API, valid_national_id
+from tests.factories import API, enrolment, valid_national_id
 
 SUPERVISEES = f"{API}/supervisees"
 
@@ -26,14 +26,6 @@ SUPERVISEES = f"{API}/supervisees"
 def org(make):
     """Two offices in one bureau, one office in another bureau, with staff and people (``person`` is strict)."""
     return make.org("strict")
-
-
-def enrolment(**overrides) -> dict:
-    body = {"name": "张伟", "national_id": valid_national_id(), "phone": "13712345678",
-            "initial_password": "first-password", "sentence_type": "probation",
-            "supervision_start": "2026-11-01", "supervision_end": "2027-10-31", "level": "normal"}
-    body.update(overrides)
-    return body
 
 
 def ids(response) -> list[int]:

@@ -7,7 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..people.access import Principal, get_in_scope, office_scope
-from ..errors import Conflict, NotFound, ValidationFailed
+from ..errors import Conflict, NotFound
 from ..schemas import cursor_id, cursor_instant, decode_cursor, encode_cursor, invalid_cursor
 from ..time import TZDateTime, iso_z
 from .models import Alert

@@ -6,9 +6,8 @@ from flask import current_app, g
 from ..api import Answer, ApiBlueprint, png_response
 from ..people.access import current_principal
 from ..database import db
-from ..errors import NotFound, ValidationFailed
+from ..errors import ValidationFailed
 from ..people.models import Supervisee
-from ..people.service import get_supervisee
 from ..ratelimit import RateLimit
 from ..time import now
 from . import qr, service

@@ -13,7 +13,6 @@ import sqlalchemy as sa
 
 from ..alerts.models import Alert
 from ..checkins.models import Checkin, SpotCheck
-from ..errors import ValidationFailed
 from ..leave.models import LeaveRequest
 from ..locations.models import ZoneEvent
 from ..mall.models import PointEntry

@@ -7,7 +7,6 @@ lift the locks: a supervisee's, officers of their office; an officer's, the bure
 from __future__ import annotations
 
 import pyotp
-import pytest
 
 from correction.audit.models import AuditEntry
 from correction.auth import service as auth_service

@@ -6,7 +6,6 @@ JSON nested 10,000 deep used to answer 500 with a traceback in the log. Nothing 
 from __future__ import annotations
 
 import base64
-import json
 
 import pytest
 

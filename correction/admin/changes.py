@@ -22,9 +22,12 @@ def snapshot(row, fields: tuple[str, ...]) -> dict[str, Any]:
 
 
 def difference(before: dict[str, Any], after: dict[str, Any], **extra) -> dict[str, Any]:
-    """Return {"before", "after"} of the fields whose values differ, and ``extra``."""
-    changed = [name for name in after if before.get(name) != after[name]]
-    return {"before": {name: before.get(name) for name in changed},
+    """Return {"before", "after"} of the fields whose values differ, and ``extra``.
+
+    A created row has no before: every field is in "after" alone.
+    """
+    changed = [name for name in after if name not in before or before[name] != after[name]]
+    return {"before": {name: before[name] for name in changed if name in before},
             "after": {name: after[name] for name in changed}, **extra}
 
 

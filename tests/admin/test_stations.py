@@ -5,7 +5,7 @@ from correction.audit.models import AuditEntry
 from correction.people.models import Station
 from tests.admin.conftest import ADMIN
 from tests.assertions import checkins_of, error_code, error_of, rows
-from tests.factories import API, STATION_LAT, STATION_LON, post_checkin, station_code
+from tests.factories import API, STATION_LAT, post_checkin, station_code
 
 
 def test_admin_creates_a_station_without_ever_seeing_its_secret(client, app, bureau):

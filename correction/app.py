@@ -70,6 +70,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 def _register_blueprints(app: Flask) -> None:
     from jobs.api import bp as jobs_bp
 
+    from .admin.api import bp as admin_bp
     from .alerts.api import bp as alerts_bp
     from .audit.api import bp as audit_bp
     from .auth.api import bp as auth_bp
@@ -87,7 +88,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for bp in (health_bp, docs_bp, auth_bp, people_bp, audit_bp, notifications_bp, checkins_bp,
                timeline_bp, locations_bp, leave_bp, alerts_bp, monitoring_bp, jobs_bp, mall_bp,
-               reports_bp):
+               reports_bp, admin_bp):
         app.register_blueprint(bp, url_prefix=API_PREFIX)
 
 
@@ -108,8 +109,10 @@ def _register_cli(app: Flask) -> None:
     """The commands a deployment runs. Tools (demo seed, simulation) are added by ``wsgi.py``."""
     from jobs.cli import jobs_cli
 
+    from .admin.cli import admin_cli
     from .reports.cli import report_cli
 
+    app.cli.add_command(admin_cli)
     app.cli.add_command(report_cli)
     app.cli.add_command(jobs_cli)
 

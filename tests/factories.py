@@ -248,7 +248,7 @@ class Factory:
         person = self._save(Officer(bureau_id=bureau_id, office_id=office.id if office else None,
                                     username=f"officer{n}", name=f"专干{n}", role=role,
                                     password_hash=hashed, totp_secret=secret, failed_logins=0,
-                                    active=True, created_at=self.clock()))
+                                    totp_enrolled_at=self.clock(), active=True, created_at=self.clock()))
         return OfficerLogin(person, password, secret)
 
     def supervisee(self, office: Office, officer: Officer | None = None, level: str = "normal",

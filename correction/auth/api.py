@@ -3,16 +3,16 @@ from __future__ import annotations
 
 from flask import current_app, g, request
 
-from ..api import ApiBlueprint
+from ..api import ApiBlueprint, png_response
 from ..database import db
 from ..people.access import current_principal
 from ..ratelimit import RateLimit
 from ..people.models import Officer, Supervisee
 from ..people.schemas import SuperviseeOut
 from ..time import now
-from . import accounts, service
+from . import accounts, enrolment, service
 from .schemas import (LocksLiftedOut, LoginLocksOut, MeOut, OfficerLogin, OfficerLoginOut, PasswordChange,
-                      SuperviseeLogin, SuperviseeLoginOut)
+                      SuperviseeLogin, SuperviseeLoginOut, TotpEnrolment, TotpEnrolmentOut)
 
 bp = ApiBlueprint("auth", __name__)
 LOGIN_LIMIT = RateLimit("login", per_client="LOGIN_RATE_LIMIT")  # per account: the lockout
@@ -74,6 +74,27 @@ def change_password(body: PasswordChange):
     accounts.change_password(db.session, settings, current_app.extensions["correction.hasher"],
                              current_principal(), g.caller_row, current=body.current_password,
                              new=body.new_password, client=request.remote_addr, now=now())
+
+
+@bp.operation("GET", "/auth/totp/enrolment", summary="Your pending TOTP secret (only until it is enrolled)",
+              response=TotpEnrolmentOut, auth="officer", audit="auth.totp_enrolment_read", errors=(409,))
+def totp_enrolment():
+    return enrolment.pending_enrolment(current_app.config["SETTINGS"], g.caller_row)
+
+
+@bp.operation("GET", "/auth/totp/enrolment.png", summary="Your pending TOTP secret as a QR code to scan",
+              auth="officer", audit="auth.totp_enrolment_read", media_type="image/png", errors=(409,))
+def totp_enrolment_png():
+    pending = enrolment.pending_enrolment(current_app.config["SETTINGS"], g.caller_row)
+    return png_response(enrolment.qr_png(pending["provisioning_uri"]))
+
+
+@bp.operation("POST", "/auth/totp/enrolment", summary="Finish your TOTP enrolment with a current code",
+              body=TotpEnrolment, status=204, auth="officer", audit="auth.totp_enrolment",
+              errors=(409, 422, 423), rate_limit=LOGIN_LIMIT)  # guessing a code is a login
+def finish_totp_enrolment(body: TotpEnrolment):
+    enrolment.finish_enrolment(db.session, current_app.config["SETTINGS"], g.caller_row, body.code,
+                               client=request.remote_addr, now=now())
 
 
 @bp.operation("GET", "/supervisees/<id:supervisee_id>/login-locks",

@@ -9,12 +9,15 @@ from ..people.schemas import OfficerOut, SuperviseeSelf
 from ..schemas import Input, Output, Password, Text, UtcDateTime
 
 Phone = Annotated[str, StringConstraints(pattern=r"^\+?[0-9]{6,20}$")]
+TotpCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
 
 
 class OfficerLogin(Input):
     username: Text(60)
     password: Password
-    totp: Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
+    # Required once the officer's TOTP is enrolled; until then the password alone opens a session
+    # that may only enrol it (the login answers officer.totp_enrolment_required).
+    totp: TotpCode | None = None
 
 
 class SuperviseeLogin(Input):
@@ -62,3 +65,16 @@ class LoginLocksOut(Output):
 
 class LocksLiftedOut(Output):
     lifted: int = Field(description="Clients whose lock or failures on the account were cleared.")
+
+
+class TotpEnrolmentOut(Output):
+    """The pending TOTP secret, shown only until it is enrolled."""
+
+    provisioning_uri: str = Field(description="otpauth:// URI for an authenticator app (the QR code holds it).")
+    secret: str = Field(description="The same secret in base32, for typing in by hand.")
+    issuer: str
+    account: str
+
+
+class TotpEnrolment(Input):
+    code: TotpCode = Field(description="A current code from the authenticator app.")

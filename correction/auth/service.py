@@ -34,11 +34,14 @@ class InvalidCredentials(Unauthorized):
 
 
 def login_officer(session, settings, hasher: PasswordHasher, *, username: str, password: str,
-                  totp: str, client: str | None, now: datetime, audit=None) -> LoginResult:
-    """Check password and TOTP (both required); lock this client out after repeated failures.
+                  totp: str | None, client: str | None, now: datetime, audit=None) -> LoginResult:
+    """Check password and TOTP; lock this client out after repeated failures.
 
-    An unknown or deactivated username is answered exactly as a wrong password, and counted and
-    locked the same way. ``audit``, when given, is told whose account the attempt was against.
+    An officer whose TOTP is not enrolled yet (new, or reset by an admin) logs in with the
+    password alone; the guard then lets that session do nothing but enrol it (``enrolment``),
+    change the password or log out. An unknown or deactivated username is answered exactly as a
+    wrong password, and counted and locked the same way. ``audit``, when given, is told whose
+    account the attempt was against.
     """
     officer = session.execute(sa.select(Officer).where(Officer.username == username)).scalar_one_or_none()
     password_ok = verify_password(hasher, officer.password_hash if officer else None, password)
@@ -47,7 +50,7 @@ def login_officer(session, settings, hasher: PasswordHasher, *, username: str, p
     pair = lockout.attempt(settings, "officer", username, client)
     lockout.refuse_if_locked(session, pair, now)
     if officer is None or not officer.active or not password_ok \
-            or not _accept_totp(session, settings, officer, totp, now):
+            or not _second_factor_ok(session, settings, officer, totp, now):
         raise InvalidCredentials(keep=[lockout.count_failure(pair, settings, now)])
     lockout.clear_failures(session, pair)
     token, token_hash = new_token()
@@ -180,12 +183,19 @@ def reset_device(session, principal: Principal, supervisee_id: int, now: datetim
     return person
 
 
+def _second_factor_ok(session, settings, officer: Officer, totp: str | None, now: datetime) -> bool:
+    """Accept the TOTP of an enrolled officer; one still to enrol has no second factor yet."""
+    if officer.totp_enrolment_required:
+        return True
+    return totp is not None and accept_totp(session, settings, officer, totp, now)
+
+
 def totp_for(secret: str, settings) -> pyotp.TOTP:
     """Return the TOTP generator of an officer's secret."""
     return pyotp.TOTP(secret, issuer=settings.TOTP_ISSUER)
 
 
-def _accept_totp(session, settings, officer: Officer, code: str, now: datetime) -> bool:
+def accept_totp(session, settings, officer: Officer, code: str, now: datetime) -> bool:
     """Accept a code of the current step (± the window) once: a replayed code fails."""
     totp = totp_for(officer.totp_secret, settings)
     current = totp.timecode(now)

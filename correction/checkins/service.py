@@ -268,8 +268,8 @@ def _mock_alert(settings, person: Supervisee, fix: Fix, now: datetime):
 
 
 def station_for_officer(session, principal: Principal, station_id: int) -> Station:
-    """Return a station of the caller's scope; 404 otherwise."""
-    return get_in_scope(session, principal, Station, station_id,
+    """Return an active station of the caller's scope; 404 otherwise (a retired one shows no code)."""
+    return get_in_scope(session, principal, Station, station_id, where=(Station.active,),
                         not_found=NotFound("No such station.", code="station_not_found"))
 
 

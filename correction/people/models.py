@@ -35,6 +35,12 @@ class Office(db.Model):
     bureau_id: Mapped[int] = mapped_column(sa.ForeignKey("bureaus.id"), index=True)
     code: Mapped[str] = mapped_column(sa.String(40), unique=True)
     name: Mapped[str] = mapped_column(sa.String(100))
+    # A closed office keeps its records but takes no new supervisees, officers or stations.
+    closed_at: Mapped[datetime | None]
+
+    @property
+    def closed(self) -> bool:
+        return self.closed_at is not None
 
 
 class Station(db.Model):
@@ -53,7 +59,8 @@ class Station(db.Model):
     lon: Mapped[float] = mapped_column(sa.Float)
     radius_m: Mapped[float] = mapped_column(sa.Float)
     qr_secret: Mapped[str] = mapped_column(sa.String(64))
-    active: Mapped[bool] = mapped_column(default=True)
+    secret_rotated_at: Mapped[datetime | None]  # codes signed before this are refused
+    active: Mapped[bool] = mapped_column(default=True)  # a retired station's codes are refused
 
 
 class Officer(db.Model):
@@ -71,6 +78,9 @@ class Officer(db.Model):
     role: Mapped[str] = mapped_column(_enum("officer_role", ROLES))
     password_hash: Mapped[str] = mapped_column(sa.String(200))
     totp_secret: Mapped[str] = mapped_column(sa.String(64))
+    # None while the secret waits to be enrolled (a new officer, a reset): the login then needs no
+    # TOTP but may only enrol it, change the password or log out. Shown only until this is set.
+    totp_enrolled_at: Mapped[datetime | None]
     totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
     failed_logins: Mapped[int] = mapped_column(default=0)  # unused since 0010: see auth.LoginFailure
     locked_until: Mapped[datetime | None]  # unused since 0010
@@ -78,6 +88,10 @@ class Officer(db.Model):
     password_change_required: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime]
+
+    @property
+    def totp_enrolment_required(self) -> bool:
+        return self.totp_enrolled_at is None
 
 
 class Supervisee(db.Model):

@@ -28,6 +28,7 @@ class OfficerOut(Output):
     bureau_id: int
     office_id: int | None
     password_change_required: bool
+    totp_enrolment_required: bool
 
 
 class SuperviseeOut(Output):

@@ -96,17 +96,23 @@ def update_supervisee(session, principal: Principal, supervisee_id: int, changes
 
 
 def office_for_write(session, principal: Principal, office_id: int | None) -> int:
-    """Return the office a write goes to: an officer's own, or one a supervisor names in their bureau."""
+    """Return the office a write goes to: an officer's own, or one a supervisor names in their bureau.
+
+    A closed office takes no new supervisees (409). Its row is share-locked, so an office being
+    closed meanwhile is seen closed, or its closing waits and then counts the new supervisee.
+    """
     if principal.role == "officer":
         if office_id not in (None, principal.office_id):
             raise _field_error("office_id", "out_of_scope", "Officers enrol into their own office.")
-        return principal.office_id
-    if office_id is None:
+        office_id = principal.office_id
+    elif office_id is None:
         raise _field_error("office_id", "required", "Name the office to enrol into.")
-    found = session.execute(sa.select(Office.id).where(
-        Office.id == office_id, Office.bureau_id == principal.bureau_id)).scalar_one_or_none()
-    if found is None:
+    closed_at = session.execute(sa.select(Office.closed_at).where(
+        Office.id == office_id, Office.bureau_id == principal.bureau_id).with_for_update(read=True)).first()
+    if closed_at is None:
         raise _field_error("office_id", "unknown", "No such office in your bureau.")
+    if closed_at[0] is not None:
+        raise Conflict("The office is closed and takes no new supervisees.", code="office_closed")
     return office_id
 
 

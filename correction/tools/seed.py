@@ -64,7 +64,7 @@ def _create_district(session, settings, hasher, bureau: Bureau, now: datetime, c
     def officer(username, name, role, office_id=None):
         person = Officer(bureau_id=bureau.id, office_id=office_id, username=username, name=name,
                          role=role, password_hash=officer_hash, totp_secret=pyotp.random_base32(),
-                         active=True, created_at=now)
+                         totp_enrolled_at=now, active=True, created_at=now)
         session.add(person)
         return person
 

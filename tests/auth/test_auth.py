@@ -50,9 +50,17 @@ def test_officer_logs_in_with_password_and_current_totp(client, auth, officer, c
     assert me.get_json()["officer"]["id"] == officer.officer.id
 
 
-def test_officer_login_without_totp_is_a_validation_error(client, officer):
+def test_officer_login_without_totp_is_refused_once_enrolled(client, officer):
+    # The password alone opens only a session to enrol a TOTP; an enrolled officer's is refused
+    # like a wrong password, so the answer does not tell whether the password was right.
     response = client.post(f"{API}/auth/officer/login", json={
         "username": officer.officer.username, "password": officer.password})
+    assert error_of(response, 401)["code"] == "invalid_credentials"
+
+
+def test_officer_login_with_a_malformed_totp_is_a_validation_error(client, officer):
+    response = client.post(f"{API}/auth/officer/login", json={
+        "username": officer.officer.username, "password": officer.password, "totp": "12345"})
     error = error_of(response, 422)
     assert error["code"] == "validation_error"
     assert field_paths(error) == {"totp"}

@@ -9,6 +9,7 @@ single awards, the set-based sweeps and the listing alike.
 """
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,6 +22,7 @@ from ..people.access import Principal
 from .models import PointRuleVersion
 
 RULE_FIELDS = ("points", "daily_cap", "weekly_cap", "active", "description")
+_EVENT_NAME = re.compile(r"[a-z_]{1,40}")
 
 
 def in_force_id(event, bureau_id, at) -> sa.ScalarSelect:
@@ -47,7 +49,8 @@ def known_events(session) -> list[str]:
 
 
 def _check_event(session, event: str) -> None:
-    if event not in known_events(session):
+    # A name no rule could have is not sent to the database (PostgreSQL refuses a NUL in text).
+    if not _EVENT_NAME.fullmatch(event) or event not in known_events(session):
         raise NotFound("No such point rule.", code="point_rule_not_found")
 
 

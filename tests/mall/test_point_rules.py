@@ -88,8 +88,9 @@ def test_history_lists_the_bureaus_versions_and_the_default_newest_first(client,
     assert [v["reason"] for v in items[:2]] == ["鼓励按时签到", "鼓励按时签到"]
 
 
-def test_an_unknown_event_is_404(client, bureau):
-    assert error_of(client.get(versions_url("no_such_event"), headers=bureau.headers), 404)["code"] == \
+@pytest.mark.parametrize("event", ["no_such_event", "x" * 41, "checkin_remote%00", "%E7%AD%BE%E5%88%B0"])
+def test_an_unknown_event_is_404(client, bureau, event):
+    assert error_of(client.get(versions_url(event), headers=bureau.headers), 404)["code"] == \
         "point_rule_not_found"
     error = error_of(change(client, bureau.supervisor_headers, event="no_such_event"), 404)
     assert error["code"] == "point_rule_not_found"

@@ -21,8 +21,13 @@ BASE_PG = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:
 
 
 def scratch_database(name: str) -> str:
-    """Drop and create database ``name`` next to BENCH_DATABASE_URL's; return its URL."""
+    """Drop and create database ``name`` next to BENCH_DATABASE_URL's; return its URL.
+
+    BENCH_SCRATCH_DATABASE names another one, so engineers sharing a server do not drop each other's.
+    """
     from correction.config import normalise_database_url
+
+    name = os.environ.get("BENCH_SCRATCH_DATABASE", name)
 
     admin = sa.create_engine(normalise_database_url(BASE_PG), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:

@@ -98,7 +98,6 @@ def build(n: int):
             run("INSERT INTO point_entries (supervisee_id, office_id, delta, event, event_ref, reason, created_at) "
                 "SELECT id, office_id, 2, 'checkin_remote', :k, 'x', :c FROM supervisees WHERE id % 10 <> :d",
                 k=key, c=closes, d=day)
-        run("INSERT INTO point_rules (event, points, active, description) VALUES ('noop', 0, false, 'x') ON CONFLICT DO NOTHING")
         db.session.commit()
         db.session.execute(sa.text("ANALYZE"))
         db.session.commit()

@@ -168,6 +168,7 @@ class Settings(BaseSettings):
 
     # --- Points mall -------------------------------------------------------------------------
     POINT_ADJUSTMENT_MAX: int = 100  # Largest award or deduction an officer may make at once.
+    POINT_RULE_MAX_POINTS: int = 1000  # Largest number of points a rule version may give or take per event.
 
     # --- Reports -------------------------------------------------------------------------------
     REPORT_FONT_PATH: str = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"  # CJK font embedded in PDFs.

@@ -21,7 +21,7 @@ from tests.factories import Auth, Factory
 
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 START = datetime(2026, 11, 25, 2, 0, tzinfo=timezone.utc)  # Wednesday 10:00 in Shanghai
-SEEDED_TABLES = {"point_rules"}  # filled by a migration; a test that changes them restores them
+SEEDED_TABLES = {"point_rule_versions"}  # filled by a migration; restored after every PostgreSQL test
 
 
 def pytest_addoption(parser):
@@ -96,6 +96,17 @@ def reset_pg_schema(url: str) -> None:
     engine.dispose()
 
 
+def seeded_rows(url: str) -> dict[str, list[dict]]:
+    """The rows the migrations put in SEEDED_TABLES, to put back after truncating."""
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        seeded = {name: [dict(row) for row in conn.execute(
+            sa.select(db.metadata.tables[name]).order_by(*db.metadata.tables[name].primary_key)).mappings()]
+            for name in SEEDED_TABLES}
+    engine.dispose()
+    return seeded
+
+
 @pytest.fixture(scope="session")
 def template_database(db_kind, pg_url, tmp_path_factory) -> str:
     """A migrated database: a template file (SQLite) or the test schema (PostgreSQL)."""
@@ -128,17 +139,31 @@ def settings_overrides() -> dict:
     return {}
 
 
+@pytest.fixture(scope="session")
+def seeded(db_kind, template_database) -> dict[str, list[dict]]:
+    return seeded_rows(template_database) if db_kind == "postgresql" else {}
+
+
 @pytest.fixture
-def app(database_url, clock, db_kind, settings_overrides):
+def app(database_url, clock, db_kind, settings_overrides, seeded):
     app = create_app(make_settings(database_url, **settings_overrides), clock=clock)
     app.config["TESTING"] = True
     yield app
     with app.app_context():
         db.session.remove()
         if db_kind == "postgresql":
-            tables = ", ".join(t.name for t in db.metadata.sorted_tables if t.name not in SEEDED_TABLES)
+            # Seeded tables go too (a cascade from their foreign keys would empty them anyway) and
+            # are filled again, with their sequences where the migration left them.
+            tables = ", ".join(t.name for t in db.metadata.sorted_tables)
             with db.engine.begin() as conn:
                 conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+                for name, rows in seeded.items():
+                    table = db.metadata.tables[name]
+                    if rows:
+                        conn.execute(sa.insert(table), rows)
+                    if "id" in table.c:
+                        conn.execute(sa.text(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
+                                             f"(SELECT coalesce(max(id), 0) + 1 FROM {name}), false)"))
         db.engine.dispose()
 
 

@@ -14,10 +14,11 @@ from ..database import db
 from ..errors import DomainError, ValidationFailed
 from ..schemas import Page, PageQuery, paginate
 from ..time import now
-from . import service
+from . import rules, service
 from .models import MallItem, Order, PointEntry
 from .schemas import (IDEMPOTENCY_KEY, AdjustmentIn, BalanceOut, CancelIn, FulfilIn, ItemIn, ItemOut, ItemUpdate,
-                      LedgerEntryOut, OrderIn, OrderOut, OrderQuery)
+                      LedgerEntryOut, OrderIn, OrderOut, OrderQuery, RuleHistoryOut, RulesOut, RuleVersionIn,
+                      RuleVersionOut)
 
 bp = ApiBlueprint("mall", __name__)
 _KEY = re.compile(IDEMPOTENCY_KEY)
@@ -152,3 +153,24 @@ def cancel_order(order_id: int, body: CancelIn):
     return service.cancel(db.session, current_principal(), order_id, now(), body.note)
 
 
+@bp.operation("GET", "/point-rules", summary="The point rules in force today in your bureau, with scheduled changes",
+              response=RulesOut, auth="officer")
+def list_point_rules():
+    return {"items": rules.rules_in_force(db.session, current_principal().bureau_id, now())}
+
+
+@bp.operation("GET", "/point-rules/<event>/versions", summary="A point rule's versions in your bureau, newest first",
+              response=RuleHistoryOut, auth="officer")
+def point_rule_history(event: str):
+    return {"items": rules.history(db.session, current_principal().bureau_id, event)}
+
+
+@bp.operation("POST", "/point-rules/<event>/versions", summary="Change a point rule for your bureau from a date on",
+              body=RuleVersionIn, response=RuleVersionOut, status=201, auth="supervisor",
+              audit="point_rules.change", errors=(409,))
+def change_point_rule(event: str, body: RuleVersionIn):
+    version, before = rules.change(db.session, _settings(), current_principal(), event, body.model_dump(), now())
+    g.audit.target_type, g.audit.target_id = "point_rule_version", version.id
+    g.audit.details = {"event": event, "reason": version.reason, "before": rules.rule_values(before),
+                       "after": rules.rule_values(version)}
+    return version

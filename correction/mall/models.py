@@ -1,7 +1,7 @@
 """Points mall (积分商城): point rules, the ledger, balances, items and orders."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
@@ -11,16 +11,37 @@ from ..database import db
 ORDER_STATUSES = ("pending", "fulfilled", "cancelled")
 
 
-class PointRule(db.Model):
-    """What an event is worth: points per occurrence, with optional daily and weekly caps."""
+class PointRuleVersion(db.Model):
+    """What an event is worth from a local date on: points, optional daily and weekly caps.
 
-    __tablename__ = "point_rules"
-    event: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    Rows are never changed or deleted (a database trigger refuses it): a change appends a
+    version. ``bureau_id`` NULL is the default every bureau starts with; a bureau's own version
+    of an event takes over from its ``effective_from``. ``effective_at`` is that local date's
+    midnight in UTC, so SQL compares instants and never converts time zones.
+    """
+
+    __tablename__ = "point_rule_versions"
+    __table_args__ = (
+        sa.UniqueConstraint("event", "bureau_id", "effective_from", name="uq_point_rule_versions_bureau_day"),
+        sa.Index("uq_point_rule_versions_default_day", "event", "effective_from", unique=True,
+                 sqlite_where=sa.text("bureau_id IS NULL"), postgresql_where=sa.text("bureau_id IS NULL")),
+        sa.CheckConstraint("(daily_cap IS NULL OR daily_cap > 0) AND (weekly_cap IS NULL OR weekly_cap > 0)",
+                           name="caps_positive"),
+        sa.CheckConstraint("points > 0 OR (daily_cap IS NULL AND weekly_cap IS NULL)", name="caps_on_awards_only"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event: Mapped[str] = mapped_column(sa.String(40))
+    bureau_id: Mapped[int | None] = mapped_column(sa.ForeignKey("bureaus.id"))
     points: Mapped[int]
     daily_cap: Mapped[int | None]
     weekly_cap: Mapped[int | None]
-    active: Mapped[bool] = mapped_column(default=True)
+    active: Mapped[bool]
     description: Mapped[str] = mapped_column(sa.String(200))
+    effective_from: Mapped[date]
+    effective_at: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(sa.String(500))
+    changed_by: Mapped[int | None] = mapped_column(sa.ForeignKey("officers.id"))
+    created_at: Mapped[datetime]
 
 
 class PointEntry(db.Model):
@@ -40,6 +61,9 @@ class PointEntry(db.Model):
     reason: Mapped[str] = mapped_column(sa.String(500))
     officer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("officers.id"))
     created_at: Mapped[datetime]
+    # The rule version that scored this line (None: not from a rule, or posted before versions).
+    # (No foreign key: adding one on SQLite rebuilds the table and loses the append-only triggers.)
+    rule_version_id: Mapped[int | None]
 
 
 class PointBalance(db.Model):

@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from ..database import insert_for, prebuilt
-from .models import PointBalance, PointEntry, PointRule
+from ..people.models import Office
+from .models import PointBalance, PointEntry, PointRuleVersion
 
 
 def lock_balance(session, supervisee_id: int) -> int:
@@ -26,10 +27,11 @@ def lock_balance(session, supervisee_id: int) -> int:
 
 
 def post(session, *, supervisee_id: int, office_id: int, delta: int, event: str, event_ref: str,
-         reason: str, now: datetime, officer_id: int | None = None) -> PointEntry | None:
+         reason: str, now: datetime, officer_id: int | None = None,
+         rule_version_id: int | None = None) -> PointEntry | None:
     """Append one ledger line and move the balance with it; None if the event was already posted."""
     values = dict(supervisee_id=supervisee_id, office_id=office_id, delta=delta, event=event, event_ref=event_ref,
-                  reason=reason, officer_id=officer_id, created_at=now)
+                  reason=reason, officer_id=officer_id, created_at=now, rule_version_id=rule_version_id)
     entry_id = session.execute(_append_entry(session), values).scalar_one_or_none()
     if entry_id is None:
         return None
@@ -41,8 +43,12 @@ def post(session, *, supervisee_id: int, office_id: int, delta: int, event: str,
 
 def award(session, settings, *, supervisee_id: int, office_id: int, event: str, event_ref: str,
           now: datetime) -> PointEntry | None:
-    """Post the points a rule gives for ``event`` (capped per local day and ISO week)."""
-    rule = session.execute(_RULE, {"event": event}).one_or_none()
+    """Post the points the rule version in force at ``now`` gives for ``event`` (capped per local day and ISO week).
+
+    ``now`` is when the event happened: a late posting still gets that day's version of the rule,
+    the bureau's own if it has one (see ``rules``).
+    """
+    rule = session.execute(_RULE, {"event": event, "office_id": office_id, "at": now}).one_or_none()
     if rule is None or not rule.active or rule.points == 0:
         return None
     points = rule.points
@@ -60,13 +66,18 @@ def award(session, settings, *, supervisee_id: int, office_id: int, event: str, 
         if points <= 0:
             return None
     return post(session, supervisee_id=supervisee_id, office_id=office_id, delta=points, event=event,
-                event_ref=event_ref, reason=rule.description, now=now)
+                event_ref=event_ref, reason=rule.description, now=now, rule_version_id=rule.id)
 
 
 # The statements of every award, composed once (see database.prebuilt).
 _ENTRIES, _BALANCES = PointEntry.__table__, PointBalance.__table__
-_RULE = sa.select(PointRule.points, PointRule.active, PointRule.daily_cap, PointRule.weekly_cap,
-                  PointRule.description).where(PointRule.event == sa.bindparam("event"))
+_V = PointRuleVersion
+# The one-row form of rules.in_force_id: the bureau's latest version started by then, else the default's.
+_RULE = (sa.select(_V.id, _V.points, _V.active, _V.daily_cap, _V.weekly_cap, _V.description)
+         .where(_V.event == sa.bindparam("event"), _V.effective_at <= sa.bindparam("at", type_=_V.effective_at.type),
+                sa.or_(_V.bureau_id.is_(None), _V.bureau_id == sa.select(Office.bureau_id).where(
+                    Office.id == sa.bindparam("office_id")).scalar_subquery()))
+         .order_by(_V.bureau_id.is_(None), _V.effective_at.desc()).limit(1))
 _LOCKED_BALANCE = (sa.select(_BALANCES.c.balance).where(_BALANCES.c.supervisee_id == sa.bindparam("supervisee_id"))
                    .with_for_update())
 _EARNED_SINCE = sa.select(sa.func.coalesce(sa.func.sum(_ENTRIES.c.delta), 0)).where(
@@ -106,12 +117,16 @@ def recompute_balances(session, supervisee_ids) -> None:
 
 
 def post_set(session, rows: sa.Select, event: str, now: datetime) -> int:
-    """Append ledger lines from ``rows``, move each balance by exactly what was appended; return how many."""
+    """Append ledger lines from ``rows``, move each balance by exactly what was appended; return how many.
+
+    ``rows`` selects supervisee_id, office_id, delta, event, event_ref, reason, created_at and
+    rule_version_id, in that order.
+    """
     insert = insert_for(session)
     # Lines of an earlier run at the same instant are not "new": only ids above this mark are.
     before = session.execute(sa.select(sa.func.coalesce(sa.func.max(PointEntry.id), 0))).scalar_one()
     session.execute(insert(PointEntry).from_select(
-        ["supervisee_id", "office_id", "delta", "event", "event_ref", "reason", "created_at"], rows)
+        ["supervisee_id", "office_id", "delta", "event", "event_ref", "reason", "created_at", "rule_version_id"], rows)
         .on_conflict_do_nothing(index_elements=["supervisee_id", "event", "event_ref"]))
     new = sa.and_(PointEntry.event == event, PointEntry.created_at == now, PointEntry.id > before)
     session.execute(insert(PointBalance).from_select(

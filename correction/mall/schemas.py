@@ -1,11 +1,13 @@
 """Request and response bodies of the points mall."""
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
 from ..schemas import Input, Output, PageQuery, Text, UtcDateTime
+from ..time import LATEST
 
 Id = Annotated[int, Field(ge=1, le=2**31 - 1)]  # id columns are 32-bit INTEGER on PostgreSQL
 Cost = Annotated[int, Field(ge=1, le=1_000_000)]
@@ -100,3 +102,46 @@ class BalanceOut(Output):
     balance: int
     earned_this_month: int
     spent_this_month: int
+
+
+Cap = Annotated[int, Field(ge=1, le=1_000_000)]
+
+
+class RuleVersionIn(Input):
+    points: Annotated[int, Field(ge=-1_000_000, le=1_000_000, description="Bounded by POINT_RULE_MAX_POINTS.")]
+    daily_cap: Cap | None = Field(default=None, description="Most points per local day; awards only.")
+    weekly_cap: Cap | None = Field(default=None, description="Most points per ISO week; awards only.")
+    active: bool = True
+    description: Text(200) | None = Field(default=None, description="Defaults to the version it follows.")
+    effective_from: Annotated[date, Field(lt=LATEST.date())] = Field(
+        description="The local date the change takes effect: today or later.")
+    reason: Text(500)
+
+
+class RuleVersionOut(Output):
+    id: int
+    event: str
+    bureau_id: int | None = Field(description="None: the default every bureau starts with.")
+    points: int
+    daily_cap: int | None
+    weekly_cap: int | None
+    active: bool
+    description: str
+    effective_from: date
+    reason: str
+    changed_by: int | None
+    created_at: UtcDateTime
+
+
+class RuleInForceOut(Output):
+    event: str
+    current: RuleVersionOut
+    upcoming: RuleVersionOut | None = Field(description="The next scheduled change, if any.")
+
+
+class RulesOut(Output):
+    items: list[RuleInForceOut]
+
+
+class RuleHistoryOut(Output):
+    items: list[RuleVersionOut]

@@ -6,14 +6,14 @@ has a weekly remote window (Mon 23rd – Sun 29th) and a monthly station window 
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
 
 from correction.database import db
 from correction.mall import points
-from correction.mall.models import PointEntry, PointRule
+from correction.mall.models import PointEntry, PointRuleVersion
 from tests.assertions import balance_of, code_of, ledger_of, ledger_sum
 from tests.factories import ADJUST, API, LEDGER, ME_POINTS, local, post_checkin, station_code
 
@@ -47,35 +47,35 @@ def award(app, clock, person, event: str, ref: str, at: datetime | None = None):
 
 
 @pytest.fixture
-def rule_book(app):
-    """Change point rules for one test; the seeded rows are put back afterwards (PostgreSQL keeps them)."""
-    saved = {}
+def rule_book(app, clock):
+    """Change a default point rule for one test: append a default version in force from long ago."""
+    changes = iter(range(1, 1000))
 
     def change(event: str, **values):
         with app.app_context():
-            rule = db.session.get(PointRule, event)
-            saved.setdefault(event, {k: getattr(rule, k) for k in ("points", "daily_cap", "weekly_cap", "active")})
-            for name, value in values.items():
-                setattr(rule, name, value)
+            latest = db.session.execute(sa.select(PointRuleVersion).where(
+                PointRuleVersion.event == event, PointRuleVersion.bureau_id.is_(None))
+                .order_by(PointRuleVersion.effective_from.desc()).limit(1)).scalar_one()
+            day = date(2001, 1, 1) + timedelta(days=next(changes))
+            fields = {name: getattr(latest, name) for name in ("points", "daily_cap", "weekly_cap", "active",
+                                                               "description")}
+            db.session.add(PointRuleVersion(
+                event=event, bureau_id=None, **{**fields, **values}, effective_from=day,
+                effective_at=datetime(day.year, day.month, day.day, tzinfo=timezone.utc), reason="test",
+                created_at=clock()))
             db.session.commit()
 
-    yield change
-    with app.app_context():
-        for event, values in saved.items():
-            rule = db.session.get(PointRule, event)
-            for name, value in values.items():
-                setattr(rule, name, value)
-        db.session.commit()
+    return change
 
 
 # --- rules as data -------------------------------------------------------------------------
 
 def test_the_default_rules_are_seeded_as_data(app):
     with app.app_context():
-        rules = {r.event: (r.points, r.daily_cap, r.weekly_cap)
-                 for r in db.session.execute(sa.select(PointRule)).scalars()}
-        assert all(db.session.execute(sa.select(PointRule.active)).scalars())
-    assert rules == DEFAULT_RULES
+        versions = db.session.execute(sa.select(PointRuleVersion)).scalars().all()
+    assert {v.event: (v.points, v.daily_cap, v.weekly_cap) for v in versions} == DEFAULT_RULES
+    assert all(v.active and v.bureau_id is None and v.effective_from == date(2000, 1, 1) for v in versions)
+    assert len(versions) == len(DEFAULT_RULES)
 
 
 @pytest.mark.parametrize("event", sorted(DEFAULT_RULES))

@@ -7,6 +7,7 @@ of the bureau of ``make.org()``. Every job runs through ``jobs.runner.run_job``,
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
@@ -20,7 +21,8 @@ from correction.scheduler_state import Watermark
 from jobs import runner as job_runner
 from jobs.schedule import schedule
 from tests.assertions import count, error_of, field_paths, rows
-from tests.factories import API, SHANGHAI, local, post_checkin
+from tests.factories import (API, MONDAY, SHANGHAI, checkin_row, closes, get_report, local, missed_row,
+                             post_checkin)
 
 PERIODS = f"{API}/supervision-periods"
 TWO_WINDOWS = [{"opens": "08:00", "closes": "12:00"}, {"opens": "14:00", "closes": "18:00"}]
@@ -371,3 +373,15 @@ def test_the_missed_period_window_costs_points_like_any_miss(app, client, clock,
     penalties = rows(app, PointEntry, PointEntry.supervisee_id == org.person.supervisee.id,
                      PointEntry.event == "missed_checkin")
     assert len(penalties) == 1 and penalties[0].event_ref.startswith("period:")
+
+
+def test_the_weekly_report_counts_the_regular_windows_only(app, client, auth, make):
+    week = make.report_week()
+    make.add(checkin_row(week.zhang, "remote", closes(1, MONDAY) - timedelta(hours=6), "period:1:2026-11-24:1"),
+             missed_row(week.zhang, "period", closes(3, MONDAY) - timedelta(hours=8), "period:1:2026-11-26:1"))
+    report = get_report(client, auth.officer(week.officer)).get_json()
+    zhang = next(row for row in report["supervisees"] if row["name"] == "张三")
+    assert (zhang["expected"], zhang["done"], zhang["misses"]) == (8, 5, 3)  # as without the period
+    assert [(d["done"], d["missed"]) for d in report["daily"]] == [(2, 0), (2, 0), (1, 1), (2, 0), (2, 0), (1, 1),
+                                                                    (3, 2)]
+    assert report["trend"][-1]["expected"] == 17

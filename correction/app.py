@@ -75,6 +75,7 @@ def _register_blueprints(app: Flask) -> None:
     from .audit.api import bp as audit_bp
     from .auth.api import bp as auth_bp
     from .checkins.api import bp as checkins_bp
+    from .checkins.periods_api import bp as periods_bp
     from .health import bp as health_bp
     from .leave.api import bp as leave_bp
     from .locations.api import bp as locations_bp
@@ -88,7 +89,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for bp in (health_bp, docs_bp, auth_bp, people_bp, audit_bp, notifications_bp, checkins_bp,
                timeline_bp, locations_bp, leave_bp, alerts_bp, monitoring_bp, jobs_bp, mall_bp,
-               reports_bp, admin_bp):
+               reports_bp, admin_bp, periods_bp):
         app.register_blueprint(bp, url_prefix=API_PREFIX)
 
 

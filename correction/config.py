@@ -131,6 +131,8 @@ class Settings(BaseSettings):
     STATUS_CODE_TTL_SECONDS: int = 300  # Life of the token in a personal status code (矫正码).
     STATUS_MISS_LOOKBACK_DAYS: int = 7  # A miss this recent turns the status code yellow.
     SCHEDULE_UPCOMING: int = 3  # Upcoming windows per kind shown in /me/schedule.
+    PERIOD_MAX_DAYS: int = 92  # Longest period of stepped-up supervision (临时加强监管) a bureau may declare.
+    PERIOD_MAX_WINDOWS: int = 4  # Most extra check-in windows per day in such a period.
 
     # --- Locations, zones, leave ---------------------------------------------------------
     LOCATION_BATCH_MAX: int = 500  # Most fixes in one upload.

@@ -39,6 +39,7 @@ class CheckinAccepted:
     kind: str
     checkin_id: int
     at: datetime
+    window_key: str | None = None  # the window it satisfied ("period:..." for a period's extra window)
 
 
 Event = Breach | CheckinAccepted

@@ -27,6 +27,8 @@ def schedule(settings) -> list[JobSpec]:
                 "flag check-in windows that closed unsatisfied"),
         JobSpec("missed_spot_checks", functions.missed_spot_checks, IntervalTrigger(minutes=1),
                 "flag spot checks not answered in time"),
+        JobSpec("period_spot_checks", functions.period_spot_checks, IntervalTrigger(minutes=1),
+                "issue the spot checks of periods of stepped-up supervision (临时加强监管)"),
         JobSpec("signal_lost", functions.signal_lost, IntervalTrigger(minutes=5),
                 "flag supervisees with no location fix for too long (失联)"),
         JobSpec("leave_overdue", functions.leave_overdue, IntervalTrigger(minutes=10),

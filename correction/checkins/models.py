@@ -1,12 +1,13 @@
-"""Check-ins and spot checks."""
+"""Check-ins, spot checks and periods of stepped-up supervision."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..database import db
+from ..database import JSONType, db
 
 CHECKIN_KINDS = ("remote", "station", "spot")
 OUTCOMES = ("accepted", "refused")
@@ -56,7 +57,8 @@ class SpotCheck(db.Model):
     """Spot check — 点验 / 实时签到: an officer asks a supervisee to check in now."""
 
     __tablename__ = "spot_checks"
-    __table_args__ = (sa.Index("ix_spot_checks_supervisee_id_status", "supervisee_id", "status"),)
+    __table_args__ = (sa.Index("ix_spot_checks_supervisee_id_status", "supervisee_id", "status"),
+                      sa.Index("uq_spot_checks_period_slot", "period_slot", unique=True))
     id: Mapped[int] = mapped_column(primary_key=True)
     supervisee_id: Mapped[int] = mapped_column(sa.ForeignKey("supervisees.id"))
     office_id: Mapped[int] = mapped_column(sa.ForeignKey("offices.id"), index=True)
@@ -68,3 +70,39 @@ class SpotCheck(db.Model):
                                                 length=10), default="pending")
     note: Mapped[str | None] = mapped_column(sa.String(500))
     answered_at: Mapped[datetime | None]
+    # A spot check a period's quota issued: ``period:<id>:<person>:<ISO week>:<n>``, once ever.
+    period_slot: Mapped[str | None] = mapped_column(sa.String(80))
+
+
+class SupervisionPeriod(db.Model):
+    """Stepped-up supervision — 临时加强监管: extra daily windows and spot checks for some dates.
+
+    A bureau declares it for some of its offices (none listed: all) and levels (empty: all).
+    ``windows`` holds the extra local-time windows of every day, ``[{"opens": "08:00",
+    "closes": "12:00"}, ...]``; ``spot_checks_per_week`` the spot checks each covered person gets
+    in each ISO week. Dates decide when it applies; a cancellation ends it at ``cancelled_at``.
+    """
+
+    __tablename__ = "supervision_periods"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bureau_id: Mapped[int] = mapped_column(sa.ForeignKey("bureaus.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    reason: Mapped[str] = mapped_column(sa.String(500))
+    starts_on: Mapped[date]
+    ends_on: Mapped[date]
+    levels: Mapped[list[str]] = mapped_column(JSONType)
+    windows: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
+    spot_checks_per_week: Mapped[int]
+    declared_by: Mapped[int] = mapped_column(sa.ForeignKey("officers.id"))
+    declared_at: Mapped[datetime]
+    cancelled_at: Mapped[datetime | None]
+    cancelled_by: Mapped[int | None] = mapped_column(sa.ForeignKey("officers.id"))
+    cancel_reason: Mapped[str | None] = mapped_column(sa.String(500))
+
+
+class SupervisionPeriodOffice(db.Model):
+    """An office a period covers; a period without any covers every office of its bureau."""
+
+    __tablename__ = "supervision_period_offices"
+    period_id: Mapped[int] = mapped_column(sa.ForeignKey("supervision_periods.id"), primary_key=True)
+    office_id: Mapped[int] = mapped_column(sa.ForeignKey("offices.id"), primary_key=True, index=True)

@@ -28,6 +28,7 @@ from ..time import iso_z
 from . import qr
 from .doubts import station_checkin_doubts
 from .models import Checkin, SpotCheck
+from .period_windows import PERIOD_KIND, checkins_meeting, period_window_open_at
 from .windows import Window, window_open_at
 
 
@@ -96,8 +97,12 @@ def check_in(session, settings, principal: Principal, *, kind: str, fix: Fix, qr
 
     def repeat() -> CheckinResult | None:
         """The first check-in of this window, if it is already satisfied: a repeat returns it."""
-        first = session.execute(_ACCEPTED_IN, {"supervisee_id": person.id, "window_key": window.key}
-                                ).scalar_one_or_none()
+        if window.kind == PERIOD_KIND:  # met by any check-in made while it was open, whatever its key
+            met = checkins_meeting(session, person.id, [window]).get(window.key)
+            first = session.get(Checkin, met) if met is not None else None
+        else:
+            first = session.execute(_ACCEPTED_IN, {"supervisee_id": person.id, "window_key": window.key}
+                                    ).scalar_one_or_none()
         if first is None:
             return None
         if back is not None and kind == "remote" and _inside_home_area(session, person.id, fix):
@@ -117,6 +122,8 @@ def check_in(session, settings, principal: Principal, *, kind: str, fix: Fix, qr
             return first
         raise
 
+    if window.kind == PERIOD_KIND and (first := repeat()) is not None:
+        return first
     new_id = session.execute(_insert_accepted(session), {**attempt, "outcome": "accepted"}).scalar_one_or_none()
     if new_id is None:  # the window was satisfied already, or a concurrent twin got there first
         return repeat()
@@ -127,7 +134,8 @@ def check_in(session, settings, principal: Principal, *, kind: str, fix: Fix, qr
     if back is not None and (kind == "station" or _inside_home_area(session, person.id, fix)):
         close_on_return(session, person.id, now)  # 销假: back home, reported
     publish(session, settings, CheckinAccepted(supervisee_id=person.id, office_id=person.office_id, kind=kind,
-                                               checkin_id=accepted.id, at=now))
+                                               checkin_id=accepted.id, at=now,
+                                               window_key=window.key))
     if qr_text:
         for doubt in station_checkin_doubts(session, settings, accepted, station):
             publish(session, settings, Breach(supervisee_id=doubt.supervisee_id, office_id=doubt.office_id,
@@ -169,11 +177,16 @@ def request_spot_check(session, settings, principal: Principal, *, supervisee_id
                      note=note)
     session.add(spot)
     session.flush()
-    notify(session, supervisee_id=person.id, kind="spot_check", title="实时签到 Spot check",
+    tell_spot_check(session, spot, minutes, now)
+    return spot
+
+
+def tell_spot_check(session, spot: SpotCheck, minutes: int, now: datetime) -> None:
+    """Queue the notice that asks the supervisee to answer ``spot`` (once per spot check)."""
+    notify(session, supervisee_id=spot.supervisee_id, kind="spot_check", title="实时签到 Spot check",
            body=f"Check in with a fresh location within {minutes} minutes.", now=now,
            data={"spot_check_id": spot.id, "due_at": iso_z(spot.due_at)},
            dedupe_key=f"spot_check:{spot.id}")
-    return spot
 
 
 def pending_spot_checks(session, supervisee_id: int, now: datetime) -> list[SpotCheck]:
@@ -196,6 +209,8 @@ def _open_window(session, settings, person, kind: str, now: datetime, back=None)
             return Window(kind="station", key=f"return:{back.id}", first_day=back.start_at.date(),
                           due_day=back.end_at.date(), opens_at=back.start_at,
                           closes_at=back.end_at + timedelta(days=30)), None
+    if kind == "remote":
+        return _remote_window(session, settings, person, now), None
     if kind != "spot":
         return window_open_at(settings, person, kind, now), None
     spot = _pending_spot(session, person.id, now)
@@ -203,6 +218,22 @@ def _open_window(session, settings, person, kind: str, now: datetime, back=None)
         return None, None
     return Window(kind="spot", key=f"spot:{spot.id}", first_day=spot.requested_at.date(),
                   due_day=spot.due_at.date(), opens_at=spot.requested_at, closes_at=spot.due_at), spot
+
+
+def _remote_window(session, settings, person, now: datetime) -> Window | None:
+    """The regular remote window, or a period's extra window when the regular one is met or shut.
+
+    While both are open and the regular one is unmet, the check-in goes to the regular window and
+    meets the period's too (a period window is met by any check-in made while it is open).
+    """
+    regular = window_open_at(settings, person, "remote", now)
+    extra = period_window_open_at(session, settings, person, now)
+    if extra is None:
+        return regular
+    if regular is None or session.execute(_ACCEPTED_IN, {"supervisee_id": person.id, "window_key": regular.key}
+                                          ).scalar_one_or_none() is not None:
+        return extra
+    return regular
 
 
 def _leave_awaiting_return(session, supervisee_id: int, now: datetime):

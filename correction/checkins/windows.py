@@ -28,6 +28,7 @@ class Window:
     due_day: date
     opens_at: datetime
     closes_at: datetime
+    period_id: int | None = None  # a period of stepped-up supervision's extra window (kind "period")
 
     def is_open(self, at: datetime) -> bool:
         return self.opens_at <= at < self.closes_at

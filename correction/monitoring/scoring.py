@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
 from ..alerts.models import Alert, MissedWindow
+from ..checkins.period_windows import is_period_key
 from ..events import CheckinAccepted
 from ..mall.models import PointEntry, PointRuleVersion
 from ..mall.points import award, post_set
@@ -24,7 +25,13 @@ CHECKIN_POINTS = {"remote": "checkin_remote", "station": "checkin_station", "spo
 
 
 def award_checkin(session, settings, checkin: CheckinAccepted) -> None:
-    """Post the points an accepted check-in earns (once per check-in)."""
+    """Post the points an accepted check-in earns (once per check-in).
+
+    A check-in made only for a period of stepped-up supervision earns nothing: the extra windows
+    are a duty of the period, and a check-in that also meets a regular window earns as usual.
+    """
+    if is_period_key(checkin.window_key):
+        return
     award(session, settings, supervisee_id=checkin.supervisee_id, office_id=checkin.office_id,
           event=CHECKIN_POINTS[checkin.kind], event_ref=f"checkin:{checkin.checkin_id}", now=checkin.at)
 

@@ -8,10 +8,12 @@ partial unique index.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
 from ..checkins.models import SpotCheck
+from ..checkins.period_windows import period_closings_between
 from ..checkins.windows_sql import closings_between
 from ..database import insert_for, iso_utc_text, json_object
 from ..leave.models import LeaveRequest
@@ -48,10 +50,18 @@ def _rowcount(session, stmt) -> int:
     return session.execute(stmt, execution_options={"preserve_rowcount": True}).rowcount
 
 
+def _all_closings(session, settings, start: datetime, end: datetime, *, offset: timedelta = timedelta(0)):
+    """The regular closings and those of periods of stepped-up supervision, in order of closing."""
+    return sorted(closings_between(settings, start, end, offset=offset)
+                  + period_closings_between(session, settings, start, end, offset=offset),
+                  key=lambda closing: closing.closes_at)
+
+
 def sweep_missed_checkins(session, settings, now: datetime) -> int:
     """Record every window that closed unsatisfied since the watermark, and alert on each once.
 
-    One statement per closing moment covers every supervisee and kind. On PostgreSQL the miss
+    One statement per closing moment covers every supervisee and kind, and the extra windows
+    of periods of stepped-up supervision closing then (one more statement per such moment). On PostgreSQL the miss
     and its alert are written by one data-modifying CTE; SQLite, which has none, records the
     misses and then alerts on those not yet alerted. Returns the misses recorded.
     """
@@ -61,7 +71,7 @@ def sweep_missed_checkins(session, settings, now: datetime) -> int:
     insert = insert_for(session)
     severity = sa.literal(settings.ALERT_SEVERITY["missed_checkin"])
     recorded = 0
-    for closing in closings_between(settings, since, now):
+    for closing in _all_closings(session, settings, since, now):
         w = closing.table()
         misses = insert(MissedWindow).from_select(
             ["supervisee_id", "office_id", "kind", "window_key", "closes_at", "detected_at", "alerted"],
@@ -157,13 +167,14 @@ def send_window_reminders(session, settings, now: datetime) -> int:
     since = watermark(session, "reminders", now - lead)
     insert = insert_for(session)
     sent = 0
-    for closing in closings_between(settings, since, now, offset=-lead):
+    zone = ZoneInfo(settings.LOCAL_TIMEZONE)
+    for closing in _all_closings(session, settings, since, now, offset=-lead):
         if closing.closes_at <= now:
             continue
         w = closing.table()
         select = sa.select(
             Supervisee.id, sa.literal("reminder"), sa.literal("签到提醒 Check-in reminder"),
-            sa.literal(f"A check-in closes at {settings.CHECKIN_WINDOW_CLOSES} today."),
+            sa.literal(f"A check-in closes at {closing.closes_at.astimezone(zone):%H:%M} today."),
             json_object(session, window_key=w.c.key, kind=w.c.kind),
             sa.literal("reminder:") + sa.cast(Supervisee.id, sa.String) + sa.literal(":") + w.c.key, _at(now)
         ).select_from(Supervisee).join(w, sa.true()).where(closing.due(w))

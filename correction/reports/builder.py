@@ -20,6 +20,11 @@ from ..people.models import Office, Supervisee
 from ..time import TZDateTime, iso_z
 from .weeks import Week
 
+# The weekly figures are of the regular windows; a period of stepped-up supervision's extra windows
+# (their check-ins and misses) are not counted in them yet.
+_REGULAR_CHECKIN = sa.not_(Checkin.window_key.like("period:%"))
+_REGULAR_MISS = MissedWindow.kind != "period"
+
 BREACH_TYPES = ("zone_exit", "exclusion_entry")
 MISS_TYPES = ("missed_checkin", "missed_spot_check")
 
@@ -69,7 +74,7 @@ def supervisee_rows(session, settings, pop: sa.Select, week: Week) -> list[dict[
 
     done = grouped(count_if(Checkin.kind == "remote").label("remote_done"),
                    count_if(Checkin.kind == "station").label("station_done"),
-                   model=Checkin, where=[Checkin.outcome == "accepted", Checkin.kind != "spot",
+                   model=Checkin, where=[Checkin.outcome == "accepted", Checkin.kind != "spot", _REGULAR_CHECKIN,
                                          _in(Checkin.window_closes_at, start, end)])
     refused = grouped(sa.func.count().label("refused"), model=Checkin,
                       where=[Checkin.outcome == "refused", _in(Checkin.received_at, start, end)])
@@ -173,10 +178,11 @@ def daily_series(session, pop: sa.Select, week: Week) -> list[dict[str, Any]]:
               for i, day in enumerate(week.days())]
     done = session.execute(sa.select(*[
         sa.func.sum(sa.case((_in(Checkin.window_closes_at, a, b), 1), else_=0)) for _, a, b in bounds
-    ]).where(Checkin.supervisee_id.in_(pop), Checkin.outcome == "accepted", Checkin.kind != "spot")).one()
+    ]).where(Checkin.supervisee_id.in_(pop), Checkin.outcome == "accepted", Checkin.kind != "spot",
+             _REGULAR_CHECKIN)).one()
     missed = session.execute(sa.select(*[
         sa.func.sum(sa.case((_in(MissedWindow.closes_at, a, b), 1), else_=0)) for _, a, b in bounds
-    ]).where(MissedWindow.supervisee_id.in_(pop))).one()
+    ]).where(MissedWindow.supervisee_id.in_(pop), _REGULAR_MISS)).one()
     return [{"date": day.isoformat(), "done": d or 0, "missed": m or 0,
              "rate": round((d or 0) / ((d or 0) + (m or 0)), 4) if (d or m) else None}
             for (day, _, _), d, m in zip(bounds, done, missed)]
@@ -191,10 +197,11 @@ def trend(session, pop_for, week: Week, weeks: int = 8) -> list[dict[str, Any]]:
     for w in series:
         pop = pop_for(w)
         done = session.execute(sa.select(sa.func.count()).where(
-            Checkin.supervisee_id.in_(pop), Checkin.outcome == "accepted", Checkin.kind != "spot",
+            Checkin.supervisee_id.in_(pop), Checkin.outcome == "accepted", Checkin.kind != "spot", _REGULAR_CHECKIN,
             _in(Checkin.window_closes_at, w.start, w.end))).scalar_one()
         missed = session.execute(sa.select(sa.func.count()).where(
-            MissedWindow.supervisee_id.in_(pop), _in(MissedWindow.closes_at, w.start, w.end))).scalar_one()
+            MissedWindow.supervisee_id.in_(pop), _REGULAR_MISS,
+            _in(MissedWindow.closes_at, w.start, w.end))).scalar_one()
         alerts = session.execute(sa.select(sa.func.count()).where(
             Alert.supervisee_id.in_(pop), _in(Alert.raised_at, w.start, w.end))).scalar_one()
         out.append({"week": w.label, "expected": done + missed, "done": done, "misses": missed, "alerts": alerts,

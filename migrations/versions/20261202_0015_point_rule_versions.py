@@ -14,7 +14,7 @@ from flask import current_app
 
 # revision identifiers, used by Alembic.
 revision = '0015'
-down_revision = '0013'
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 

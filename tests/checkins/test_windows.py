@@ -342,7 +342,8 @@ def test_supervision_starting_mid_week_opens_its_first_window_on_the_start_day(c
     windows = client.get(f"{API}/me/schedule", headers=phone).get_json()["windows"]
     first_remote = next(w for w in windows if w["kind"] == "remote")
     assert first_remote == {"kind": "remote", "key": "remote:2026-11-23", "opens_at": "2026-11-26T00:00:00Z",
-                            "closes_at": "2026-11-29T12:00:00Z", "status": "upcoming", "checkin_id": None}
+                            "closes_at": "2026-11-29T12:00:00Z", "status": "upcoming", "checkin_id": None,
+                            "period_id": None}
     clock.set(local(2026, 11, 26, 7, 59, 59))
     assert error_code(remote(client, phone, clock)) == "no_open_window"
     clock.set(local(2026, 11, 26, 8, 0, 0))

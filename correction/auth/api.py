@@ -11,7 +11,7 @@ from ..people.models import Officer, Supervisee
 from ..people.schemas import SuperviseeOut
 from ..time import now
 from . import accounts, service
-from .schemas import (LocksLiftedOut, LoginLocksOut, MeOut, OfficerLogin, OfficerLoginOut, PasswordChange,
+from .schemas import (InitialPasswordOut, LocksLiftedOut, LoginLocksOut, MeOut, OfficerLogin, OfficerLoginOut, PasswordChange,
                       SuperviseeLogin, SuperviseeLoginOut)
 
 bp = ApiBlueprint("auth", __name__)
@@ -74,6 +74,19 @@ def change_password(body: PasswordChange):
     accounts.change_password(db.session, settings, current_app.extensions["correction.hasher"],
                              current_principal(), g.caller_row, current=body.current_password,
                              new=body.new_password, client=request.remote_addr, now=now())
+
+
+@bp.operation("POST", "/supervisees/<id:supervisee_id>/initial-password",
+              summary="Issue a supervisee a new random password (shown once; the first login must change it)",
+              response=InitialPasswordOut, auth="officer", audit="supervisee.initial_password",
+              audit_target=("supervisee", "supervisee_id"))
+def issue_initial_password(supervisee_id: int):
+    person, password, ended = accounts.issue_initial_password(
+        db.session, current_app.config["SETTINGS"], current_app.extensions["correction.hasher"],
+        current_principal(), supervisee_id, now())
+    g.audit.details = {"sessions_ended": ended}  # never the password
+    return {"supervisee_id": person.id, "initial_password": password,
+            "password_change_required": person.password_change_required, "sessions_ended": ended}
 
 
 @bp.operation("GET", "/supervisees/<id:supervisee_id>/login-locks",

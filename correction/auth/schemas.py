@@ -62,3 +62,12 @@ class LoginLocksOut(Output):
 
 class LocksLiftedOut(Output):
     lifted: int = Field(description="Clients whose lock or failures on the account were cleared.")
+
+
+class InitialPasswordOut(Output):
+    """A password an officer issued: shown this once, to be handed to the supervisee."""
+
+    supervisee_id: int
+    initial_password: str = Field(description="Shown only in this answer; the first login must change it.")
+    password_change_required: bool
+    sessions_ended: int = Field(description="The supervisee's logins that ended with the old password.")

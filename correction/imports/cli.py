@@ -67,9 +67,10 @@ def _principal(session, office: Office, username: str | None) -> Principal:
 
 
 def _print(report: service.ImportReport) -> None:
-    mode = "dry run" if report.dry_run else ("written" if report.written else "nothing written")
+    refused = not report.dry_run and report.refused > 0
+    mode = "dry run" if report.dry_run else ("nothing written" if refused else "written")
     click.echo(f"{report.file_type} sha256={report.sha256} ({mode}): {report.rows} rows, {report.created} "
-               f"{'created' if report.written else 'to create'}, {report.unchanged} unchanged, "
+               f"{'to create' if report.dry_run or refused else 'created'}, {report.unchanged} unchanged, "
                f"{report.refused} refused")
     if report.ignored_columns:
         click.echo("ignored columns: " + ", ".join(report.ignored_columns))

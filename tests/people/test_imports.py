@@ -425,3 +425,70 @@ def test_the_template_is_for_officers(client, make):
     scene = make.scene()
 
     assert error_of(client.get(f"{IMPORTS}/template.csv", headers=scene.phone), 403)["code"] == "forbidden"
+
+
+# --- after the import -------------------------------------------------------------------------------
+
+def test_an_imported_person_logs_in_only_after_an_officer_issues_a_password_then_must_change_it(app, client, org):
+    assert upload(client, org.headers, xlsx([person_row(1)]), dry_run=False).status_code == 200
+    [person] = rows(app, Supervisee, Supervisee.phone == "13900000001")
+
+    def login(password):
+        return client.post(f"{API}/auth/supervisee/login",
+                           json={"phone": person.phone, "password": password, "device_id": "phone-1"})
+
+    assert error_of(login(UNUSABLE_PASSWORD), 401)["code"] == "invalid_credentials"
+    issued = client.post(f"{API}/supervisees/{person.id}/initial-password", headers=org.headers)
+    assert issued.status_code == 200
+    password = issued.get_json()["initial_password"]
+    answer = login(password)
+    assert answer.status_code == 200 and answer.get_json()["supervisee"]["password_change_required"] is True
+    phone = {"Authorization": f"Bearer {answer.get_json()['token']}"}
+    assert error_of(client.get(f"{API}/me/points", headers=phone), 403)["code"] == "password_change_required"
+    changed = client.post(f"{API}/auth/password", headers=phone,
+                          json={"current_password": password, "new_password": "my-own-password-26"})
+    assert changed.status_code == 204
+    assert client.get(f"{API}/me/points", headers=phone).status_code == 200
+
+
+# --- two imports at once ----------------------------------------------------------------------------
+
+@pytest.mark.postgresql_only
+def test_two_imports_of_the_same_file_at_once_enrol_each_person_once(app, org, monkeypatch):
+    import threading
+
+    from correction.imports import service
+
+    data = xlsx([person_row(i, 责任人=org.officer.officer.username) for i in range(1, 201)])
+    both_checked = threading.Barrier(2)
+    insert = service._insert
+
+    def insert_when_both_have_checked(*args, **kwargs):
+        both_checked.wait(timeout=30)  # both found nobody enrolled: now they race to insert
+        return insert(*args, **kwargs)
+
+    monkeypatch.setattr(service, "_insert", insert_when_both_have_checked)
+    answers, failures = [None, None], []
+
+    def run(index):  # two officers: one token's last-use update would queue the other request
+        try:
+            with app.app_context():
+                headers, office_id = [(org.headers, None), (org.supervisor_headers, org.office.id)][index]
+                response = upload(app.test_client(), headers, data, dry_run=False, office_id=office_id)
+                answers[index] = (response.status_code, response.get_json())
+        except Exception as error:  # surfaced below
+            failures.append(error)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert not failures, failures
+    outcomes = sorted((status, body.get("created", body.get("error", {}).get("code"))) for status, body in answers)
+    assert outcomes == [(200, 200), (409, "import_conflict")], outcomes
+    assert count(app, Supervisee, Supervisee.phone.like("1390000%")) == 200
+    monkeypatch.undo()
+    again = upload(app.test_client(), org.headers, data, dry_run=False).get_json()
+    assert (again["created"], again["unchanged"]) == (0, 200)  # the loser's retry is safe

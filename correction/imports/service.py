@@ -9,12 +9,12 @@ bulk INSERT, so ten thousand rows cost a handful of round trips.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..people.access import Principal
@@ -25,7 +25,7 @@ from . import columns
 from .columns import BY_FIELD, COLUMNS, EXAMPLE_MARK, CellError
 from .reading import read_table
 
-_CHUNK = 5000  # values per IN (...): well under SQLite's limit on bound parameters
+_CHUNK = 5000  # values per IN (...) on SQLite: well under its limit on bound parameters
 _COMPARED = ("name", "phone", "sentence_type", "supervision_start", "supervision_end", "level", "officer_id")
 
 
@@ -171,7 +171,7 @@ def _read_row(number: int, cells: list[Any], found: dict[str, tuple[int, str]], 
     for name, read in readers.items():
         index, header = found[name]
         value = cells[index] if index < len(cells) else None
-        if columns.text(value) == "":
+        if value is None or (isinstance(value, str) and not value.strip()):
             row.problems.append(Problem(number, header, "required", "This cell must be filled."))
             continue
         try:
@@ -230,12 +230,14 @@ def _refuse_duplicates_in_file(rows: list[_Row], found) -> None:
 def _check_against_enrolled(session, rows: list[_Row], found, office_id: int, report: ImportReport) -> list[_Row]:
     """Sort the rows into unchanged, refused (already enrolled, phone taken) and to create; return the last."""
     hashes = [row.id_hash for row in rows if row.id_hash is not None]
-    enrolled = {person.national_id_hash: person for person in _in_chunks(session, hashes, lambda chunk: sa.select(
-        Supervisee.national_id_hash, Supervisee.office_id, Supervisee.status, *(getattr(Supervisee, c) for c in _COMPARED)
-    ).where(Supervisee.national_id_hash.in_(chunk)))}
+    enrolled = {person.national_id_hash: person for condition in _one_of(session, Supervisee.national_id_hash, hashes)
+                for person in session.execute(sa.select(
+                    Supervisee.national_id_hash, Supervisee.office_id, Supervisee.status,
+                    *(getattr(Supervisee, c) for c in _COMPARED)).where(condition))}
     phones = [row.values["phone"] for row in rows if "phone" in row.values]
-    phone_holders = dict(_in_chunks(session, phones, lambda chunk: sa.select(
-        Supervisee.phone, Supervisee.national_id_hash).where(Supervisee.phone.in_(chunk))))
+    phone_holders = {phone: id_hash for condition in _one_of(session, Supervisee.phone, phones)
+                     for phone, id_hash in session.execute(
+                         sa.select(Supervisee.phone, Supervisee.national_id_hash).where(condition))}
     to_create = []
     for row in rows:
         holder = phone_holders.get(row.values.get("phone"))
@@ -259,10 +261,15 @@ def _check_against_enrolled(session, rows: list[_Row], found, office_id: int, re
     return to_create
 
 
-def _in_chunks(session, values: list, query) -> Iterable:
+def _one_of(session, column, values: list) -> list[sa.ColumnElement[bool]]:
+    """Return conditions that together say ``column`` is one of ``values``.
+
+    PostgreSQL takes them as one array parameter (`= ANY`); SQLite as IN lists of bounded size.
+    """
     distinct = sorted(set(values))
-    for start in range(0, len(distinct), _CHUNK):
-        yield from session.execute(query(distinct[start:start + _CHUNK]))
+    if session.get_bind().dialect.name == "postgresql":
+        return [column == sa.any_(sa.bindparam("values", distinct, type_=postgresql.ARRAY(column.type)))]
+    return [column.in_(distinct[start:start + _CHUNK]) for start in range(0, len(distinct), _CHUNK)]
 
 
 def _insert(session, office_id: int, rows: list[_Row], now: datetime) -> None:

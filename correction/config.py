@@ -114,6 +114,7 @@ class Settings(BaseSettings):
 
     # --- Bulk enrolment from the provincial spreadsheet ----------------------------------------
     IMPORT_MAX_UPLOAD_BYTES: int = 10 * 1024 * 1024  # Largest spreadsheet accepted (above MAX_CONTENT_LENGTH).
+    IMPORT_MAX_UNPACKED_BYTES: int = 200 * 1024 * 1024  # Most an XLSX may unpack to (a zip bomb stops here).
     IMPORT_MAX_ROWS: int = 20_000  # Most data rows one import may hold.
     IMPORT_MAX_PROBLEMS_LISTED: int = 1000  # Row problems listed in an answer; the total is always given.
 

@@ -28,21 +28,33 @@ class Table:
     too_many: bool  # more rows than the limit: reading stopped there
 
 
-def read_table(data: bytes, max_rows: int) -> Table:
-    """Read ``data`` as XLSX or CSV, whichever it is; keep at most ``max_rows`` + a few header rows."""
+def read_table(data: bytes, max_rows: int, max_unpacked: int) -> Table:
+    """Read ``data`` as XLSX or CSV, whichever it is; keep at most ``max_rows`` + a few header rows.
+
+    An XLSX is a zip archive: one that would unpack to more than ``max_unpacked`` bytes is refused
+    before anything is inflated.
+    """
     if not data.strip():
         raise ValidationFailed("The file is empty.", code="empty_file")
     limit = max_rows + 10  # room for a title and the header above the data
     if data.startswith(b"PK\x03\x04"):
-        return _read_xlsx(data, limit)
+        return _read_xlsx(data, limit, max_unpacked)
     if data.startswith(_XLS_MAGIC):
         raise UnsupportedFileType("Old .xls workbooks are not read; save the sheet as .xlsx or CSV.")
     return _read_csv(_decode(data), limit)
 
 
-def _read_xlsx(data: bytes, limit: int) -> Table:
+def _read_xlsx(data: bytes, limit: int, max_unpacked: int) -> Table:
     from openpyxl import load_workbook  # defusedxml, when installed, guards its XML parsing
 
+    try:
+        # zipfile never inflates a member past its declared size, so the declared sizes bound the work
+        unpacked = sum(member.file_size for member in zipfile.ZipFile(io.BytesIO(data)).infolist())
+    except zipfile.BadZipFile:
+        raise ValidationFailed("The XLSX file is damaged and cannot be read.", code="unreadable_file") from None
+    if unpacked > max_unpacked:
+        raise DomainError(f"The workbook unpacks to more than the {max_unpacked} bytes an import reads.",
+                          status=413, code="file_too_large", details={"max_unpacked_bytes": max_unpacked})
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except zipfile.BadZipFile:

@@ -89,7 +89,7 @@ def import_supervisees(session, settings, principal: Principal, *, office_id: in
     work rolls back, though nothing was written anyway).
     """
     office_id = import_office(session, principal, office_id)
-    table = read_table(data, settings.IMPORT_MAX_ROWS)
+    table = read_table(data, settings.IMPORT_MAX_ROWS, settings.IMPORT_MAX_UNPACKED_BYTES)
     header_at, found, ignored = _find_header(table.rows)
     data_rows = [(n, cells) for n, cells in table.rows[header_at + 1:] if not _is_example(cells, found)]
     if table.too_many or len(data_rows) > settings.IMPORT_MAX_ROWS:

@@ -355,6 +355,18 @@ def test_an_upload_larger_than_the_ordinary_body_limit_is_accepted_up_to_the_imp
     assert response.get_json()["created"] == 39
 
 
+@pytest.mark.parametrize("settings_overrides", [{"IMPORT_MAX_UNPACKED_BYTES": 1_000_000}])
+def test_a_workbook_that_unpacks_too_far_is_refused_before_it_is_read(client, org, settings_overrides):
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/worksheets/sheet1.xml", b" " * 2_000_000)  # a few KiB packed
+
+    error = error_of(upload(client, org.headers, out.getvalue()), 413)
+
+    assert (error["code"], error["details"]["max_unpacked_bytes"]) == ("file_too_large", 1_000_000)
+    assert len(out.getvalue()) < 10_000
+
+
 @pytest.mark.parametrize("settings_overrides", [{"IMPORT_MAX_PROBLEMS_LISTED": 2}])
 def test_the_problem_list_is_capped_and_says_so(client, org, settings_overrides):
     body = upload(client, org.headers, xlsx([person_row(i, 管理等级="x") for i in range(1, 6)])).get_json()

@@ -1,6 +1,8 @@
 """Officers' endpoints for bulk enrolment: import a spreadsheet, download its template."""
 from __future__ import annotations
 
+import hashlib
+
 from flask import current_app, g, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -25,6 +27,8 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def import_supervisees(query: ImportQuery):
     settings = current_app.config["SETTINGS"]
     data = _uploaded_file(settings.IMPORT_MAX_UPLOAD_BYTES)
+    # what the audit keeps of a file refused before any row is read (not a spreadsheet, too many rows)
+    g.audit.details = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data), "dry_run": query.dry_run}
     report = service.import_supervisees(db.session, settings, current_principal(), office_id=query.office_id,
                                         data=data, dry_run=query.dry_run, now=now())
     g.audit.target_type, g.audit.target_id = "office", report.office_id

@@ -29,7 +29,7 @@ class ImportOut(Output):
     file_type: str
     sha256: str
     rows: int
-    created: int = Field(description="Enrolled (a dry run: would be).")
+    created: int = Field(description="Enrolled; in a dry run or a refused real run (written false), would be.")
     unchanged: int = Field(description="Already enrolled here with the same details.")
     refused: int
     problems_total: int

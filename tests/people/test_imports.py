@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import zipfile
 from datetime import date, datetime
@@ -236,7 +237,6 @@ def test_the_audit_entry_has_the_digest_and_counts_never_a_person(app, client, o
     upload(client, org.headers, data, dry_run=False)
 
     [entry] = rows(app, AuditEntry, AuditEntry.action == "supervisee.import")
-    import hashlib
     assert entry.details == {"office_id": org.office.id, "sha256": hashlib.sha256(data).hexdigest(),
                              "file_type": "xlsx", "dry_run": False, "rows": 2, "created": 2, "unchanged": 0,
                              "refused": 0, "written": True}
@@ -316,7 +316,8 @@ def test_a_file_that_is_not_a_readable_spreadsheet_is_refused_clearly(app, clien
 
     assert error_of(response, status)["code"] == code
     [entry] = rows(app, AuditEntry, AuditEntry.action == "supervisee.import")
-    assert entry.outcome == code
+    assert (entry.outcome, entry.details) == (
+        code, {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data), "dry_run": False})
 
 
 def test_a_header_naming_a_column_twice_is_refused(client, org):

@@ -103,7 +103,8 @@ def name(value: Any) -> str:
 def national_id(value: Any) -> str:
     """Return an ID number in its canonical 18-character form; a 15-digit one is converted (GB 11643)."""
     raw = unicodedata.normalize("NFKC", text(value)).replace(" ", "").upper()
-    if isinstance(value, float) or (isinstance(value, int) and len(raw) > 15):
+    if isinstance(value, float) or (isinstance(value, int) and len(raw) > 15) \
+            or re.fullmatch(r"[0-9](\.[0-9]+)?E\+?[0-9]+", raw):  # a CSV saved from Excel: 3.30702E+17
         # Excel keeps 15 significant digits: an 18-digit number stored as a number lost its tail
         raise CellError("invalid_national_id", "Stored as a number, the ID lost digits; make the column text.")
     if re.fullmatch(r"[0-9]{15}", raw):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import threading
 import zipfile
 from datetime import date, datetime
 
@@ -13,8 +14,10 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
 from correction.audit.models import AuditEntry
-from correction.people.models import Supervisee
-from correction.security import UNUSABLE_PASSWORD
+from correction.database import db
+from correction.imports import service
+from correction.people.models import Officer, Supervisee
+from correction.security import UNUSABLE_PASSWORD, national_id_check_char
 from tests.assertions import count, error_of, rows
 from tests.factories import API, valid_national_id
 
@@ -383,16 +386,30 @@ def test_imports_are_rate_limited(client, org, settings_overrides):
     assert error_of(upload(client, org.headers, xlsx([person_row(1)])), 429)["code"] == "rate_limited"
 
 
-def test_an_excel_number_cell_for_the_id_is_refused_not_guessed(client, org):
-    body = upload(client, org.headers, xlsx([person_row(1, 身份证号=330702198001011234)])).get_json()
+def test_an_id_excel_turned_into_a_number_is_refused_not_guessed(client, org):
+    in_xlsx = upload(client, org.headers, xlsx([person_row(1, 身份证号=330702198001011234)])).get_json()
+    in_csv = upload(client, org.headers, csv_bytes([person_row(1, 身份证号="3.30702E+17")])).get_json()
 
-    assert problems_by_row(body) == {2: {("身份证号", "invalid_national_id")}}
+    for body in (in_xlsx, in_csv):
+        assert problems_by_row(body) == {2: {("身份证号", "invalid_national_id")}}
+        assert "text" in body["problems"][0]["message"]
+
+
+def test_a_name_shared_by_two_officers_of_the_office_must_be_a_username(app, make, client, org):
+    twin = make.officer(org.office)
+    with app.app_context():
+        db.session.get(Officer, twin.officer.id).name = org.officer.officer.name
+        db.session.commit()
+
+    body = upload(client, org.headers, xlsx([person_row(1, 责任人=org.officer.officer.name),
+                                             person_row(2, 责任人=twin.officer.username)])).get_json()
+
+    assert problems_by_row(body) == {2: {("责任人", "ambiguous_officer")}}
 
 
 def test_a_fifteen_digit_id_is_read_as_its_eighteen_digit_form(app, client, org, make):
     old = "330702800101123"  # born 1980-01-01
     new = "33070219800101123"
-    from correction.security import national_id_check_char
     make.supervisee(org.office, org.officer.officer, national_id=new + national_id_check_char(new))
 
     body = upload(client, org.headers, xlsx([person_row(1, 身份证号=old)])).get_json()
@@ -468,10 +485,6 @@ def test_an_imported_person_logs_in_only_after_an_officer_issues_a_password_then
 
 @pytest.mark.postgresql_only
 def test_two_imports_of_the_same_file_at_once_enrol_each_person_once(app, org, monkeypatch):
-    import threading
-
-    from correction.imports import service
-
     data = xlsx([person_row(i, 责任人=org.officer.officer.username) for i in range(1, 201)])
     both_checked = threading.Barrier(2)
     insert = service._insert

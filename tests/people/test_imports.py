@@ -518,3 +518,33 @@ def test_two_imports_of_the_same_file_at_once_enrol_each_person_once(app, org, m
     monkeypatch.undo()
     again = upload(app.test_client(), org.headers, data, dry_run=False).get_json()
     assert (again["created"], again["unchanged"]) == (0, 200)  # the loser's retry is safe
+
+
+def test_on_sqlite_two_imports_at_once_queue_and_the_second_finds_the_rows_unchanged(app, org, db_kind):
+    if db_kind != "sqlite":
+        pytest.skip("SQLite's BEGIN IMMEDIATE queues the writers; PostgreSQL races them (above)")
+    data = xlsx([person_row(i, 责任人=org.officer.officer.username) for i in range(1, 201)])
+    start = threading.Barrier(2)
+    answers, failures = [None, None], []
+
+    def run(index):
+        try:
+            with app.app_context():
+                headers, office_id = [(org.headers, None), (org.supervisor_headers, org.office.id)][index]
+                client = app.test_client()
+                start.wait(timeout=30)
+                response = upload(client, headers, data, dry_run=False, office_id=office_id)
+                answers[index] = (response.status_code, response.get_json())
+        except Exception as error:  # surfaced below
+            failures.append(error)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert not failures, failures
+    assert sorted((status, body["created"], body["unchanged"]) for status, body in answers) == [
+        (200, 0, 200), (200, 200, 0)]
+    assert count(app, Supervisee, Supervisee.phone.like("1390000%")) == 200

@@ -77,6 +77,7 @@ def _register_blueprints(app: Flask) -> None:
     from .checkins.api import bp as checkins_bp
     from .checkins.periods_api import bp as periods_bp
     from .health import bp as health_bp
+    from .imports.api import bp as imports_bp
     from .leave.api import bp as leave_bp
     from .locations.api import bp as locations_bp
     from .mall.api import bp as mall_bp
@@ -89,7 +90,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for bp in (health_bp, docs_bp, auth_bp, people_bp, audit_bp, notifications_bp, checkins_bp,
                timeline_bp, locations_bp, leave_bp, alerts_bp, monitoring_bp, jobs_bp, mall_bp,
-               reports_bp, admin_bp, periods_bp):
+               reports_bp, admin_bp, periods_bp, imports_bp):
         app.register_blueprint(bp, url_prefix=API_PREFIX)
 
 
@@ -111,10 +112,12 @@ def _register_cli(app: Flask) -> None:
     from jobs.cli import jobs_cli
 
     from .admin.cli import admin_cli
+    from .imports.cli import people_cli
     from .reports.cli import report_cli
 
     app.cli.add_command(admin_cli)
     app.cli.add_command(report_cli)
+    app.cli.add_command(people_cli)
     app.cli.add_command(jobs_cli)
 
 

@@ -109,6 +109,14 @@ class Settings(BaseSettings):
     REPORT_CLIENT_RATE_LIMIT: str = "240 per minute"  # ...per address.
     REPORT_FILE_RATE_LIMIT: str = "10 per minute"  # Rendered reports (PDF, XLSX) per officer.
     REPORT_FILE_CLIENT_RATE_LIMIT: str = "30 per minute"  # ...per address.
+    IMPORT_RATE_LIMIT: str = "10 per minute"  # Spreadsheet imports (dry runs too) per officer.
+    IMPORT_CLIENT_RATE_LIMIT: str = "30 per minute"  # ...per address.
+
+    # --- Bulk enrolment from the provincial spreadsheet ----------------------------------------
+    IMPORT_MAX_UPLOAD_BYTES: int = 10 * 1024 * 1024  # Largest spreadsheet accepted (above MAX_CONTENT_LENGTH).
+    IMPORT_MAX_UNPACKED_BYTES: int = 200 * 1024 * 1024  # Most an XLSX may unpack to (a zip bomb stops here).
+    IMPORT_MAX_ROWS: int = 20_000  # Most data rows one import may hold.
+    IMPORT_MAX_PROBLEMS_LISTED: int = 1000  # Row problems listed in an answer; the total is always given.
 
     # --- Check-ins (reporting cadence by level; local time) ---------------------------------
     REMOTE_CADENCE: dict[str, str] = Field(default_factory=lambda: {

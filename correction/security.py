@@ -36,9 +36,14 @@ def password_hasher(settings) -> PasswordHasher:
                           parallelism=settings.ARGON2_PARALLELISM)
 
 
+# A stored "hash" that no password matches: an imported supervisee's, until an officer issues one.
+# No argon2 hash starts with "!", so verify never accepts it (the Django convention for the same).
+UNUSABLE_PASSWORD = "!unusable"
+
+
 def verify_password(hasher: PasswordHasher, stored_hash: str | None, password: str) -> bool:
-    """Check ``password``; with no stored hash, spend the same time and say no."""
-    if stored_hash is None:
+    """Check ``password``; with no usable stored hash, spend the same time and say no."""
+    if stored_hash is None or stored_hash.startswith("!"):
         stored_hash = _dummy_hash(hasher)
         password = password + "\x00never"
     try:

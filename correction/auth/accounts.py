@@ -1,6 +1,7 @@
 """What an account holder and their officers do with a login: change the password, see and lift locks."""
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -44,6 +45,32 @@ def change_password(session, settings, hasher: PasswordHasher, principal: Princi
     session.execute(sa.update(AuthToken).where(holder_column == holder.id, AuthToken.id != principal.token_id,
                                                AuthToken.revoked_at.is_(None)).values(revoked_at=now))
     session.flush()
+
+
+# No 0/O, 1/l/I: the password is read out or written down for someone to type on a phone.
+_INITIAL_ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+INITIAL_PASSWORD_LENGTH = 12  # ~70 bits; it lives only until the first login changes it
+
+
+def issue_initial_password(session, settings, hasher: PasswordHasher, principal: Principal, supervisee_id: int,
+                           now: datetime) -> tuple[Supervisee, str, int]:
+    """Give a supervisee in scope a new random password that must be changed; end their sessions.
+
+    This is how an imported supervisee gets their first password, and how an officer helps one who
+    forgot theirs. Returns the person, the password (to show once) and how many sessions ended.
+    """
+    person = get_supervisee(session, principal, supervisee_id)
+    while True:
+        password = "".join(secrets.choice(_INITIAL_ALPHABET) for _ in range(INITIAL_PASSWORD_LENGTH))
+        if password_refusal(settings, password, phone_forms(person.phone)) is None:
+            break
+    person.password_hash = hasher.hash(password)
+    person.password_change_required = True
+    person.updated_at = now
+    ended = session.execute(sa.update(AuthToken).where(AuthToken.supervisee_id == person.id,
+                                                       AuthToken.revoked_at.is_(None)).values(revoked_at=now)).rowcount
+    session.flush()
+    return person, password, ended
 
 
 def identifier_of(holder: Officer | Supervisee) -> str:

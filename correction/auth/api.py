@@ -11,8 +11,8 @@ from ..people.models import Officer, Supervisee
 from ..people.schemas import SuperviseeOut
 from ..time import now
 from . import accounts, enrolment, service
-from .schemas import (LocksLiftedOut, LoginLocksOut, MeOut, OfficerLogin, OfficerLoginOut, PasswordChange,
-                      SuperviseeLogin, SuperviseeLoginOut, TotpEnrolment, TotpEnrolmentOut)
+from .schemas import (InitialPasswordOut, LocksLiftedOut, LoginLocksOut, MeOut, OfficerLogin, OfficerLoginOut,
+                      PasswordChange, SuperviseeLogin, SuperviseeLoginOut, TotpEnrolment, TotpEnrolmentOut)
 
 bp = ApiBlueprint("auth", __name__)
 LOGIN_LIMIT = RateLimit("login", per_client="LOGIN_RATE_LIMIT")  # per account: the lockout
@@ -95,6 +95,19 @@ def totp_enrolment_png():
 def finish_totp_enrolment(body: TotpEnrolment):
     enrolment.finish_enrolment(db.session, current_app.config["SETTINGS"], g.caller_row, body.code,
                                client=request.remote_addr, now=now())
+
+
+@bp.operation("POST", "/supervisees/<id:supervisee_id>/initial-password",
+              summary="Issue a supervisee a new random password (shown once; the first login must change it)",
+              response=InitialPasswordOut, auth="officer", audit="supervisee.initial_password",
+              audit_target=("supervisee", "supervisee_id"))
+def issue_initial_password(supervisee_id: int):
+    person, password, ended = accounts.issue_initial_password(
+        db.session, current_app.config["SETTINGS"], current_app.extensions["correction.hasher"],
+        current_principal(), supervisee_id, now())
+    g.audit.details = {"sessions_ended": ended}  # never the password
+    return {"supervisee_id": person.id, "initial_password": password,
+            "password_change_required": person.password_change_required, "sessions_ended": ended}
 
 
 @bp.operation("GET", "/supervisees/<id:supervisee_id>/login-locks",

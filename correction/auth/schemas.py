@@ -78,3 +78,12 @@ class TotpEnrolmentOut(Output):
 
 class TotpEnrolment(Input):
     code: TotpCode = Field(description="A current code from the authenticator app.")
+
+
+class InitialPasswordOut(Output):
+    """A password an officer issued: shown this once, to be handed to the supervisee."""
+
+    supervisee_id: int
+    initial_password: str = Field(description="Shown only in this answer; the first login must change it.")
+    password_change_required: bool
+    sessions_ended: int = Field(description="The supervisee's logins that ended with the old password.")

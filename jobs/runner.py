@@ -3,7 +3,8 @@
 `flask jobs run` blocks. A second copy waits as a standby and takes over within
 SCHEDULER_STANDBY_POLL_SECONDS of the leader's death. A leader that loses its lock connection
 (database gone) stops scheduling and goes back to waiting, so two leaders never run at once.
-Each job run is one unit of work: commit on success, roll back on error; either way a JobRun
+While it leads, the leader upserts a heartbeat row every SCHEDULER_HEARTBEAT_SECONDS, which
+/readyz reads. Each job run is one unit of work: commit on success, roll back on error; either way a JobRun
 row records it, and the next run retries.
 """
 from __future__ import annotations

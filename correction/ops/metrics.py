@@ -130,11 +130,11 @@ def install_request_hooks(app: Flask) -> None:
 
     @app.before_request
     def _start_timer() -> None:
-        g.started = time.perf_counter()
+        g.request_started = time.perf_counter()
 
     @app.after_request
     def _count_and_log(response: Response) -> Response:
-        started = g.pop("started", None)
+        started = g.pop("request_started", None)
         if started is None:
             return response
         elapsed = time.perf_counter() - started

@@ -91,19 +91,26 @@ logger_class = RedactingLogger
 
 
 def _log_format() -> str:
-    from correction.config import Settings
+    from correction.config import Settings, SettingsError
     from correction.ops.logs import resolved_format
 
-    return resolved_format(Settings.from_env(os.environ))
+    try:
+        return resolved_format(Settings.from_env(os.environ))
+    except SettingsError:  # on_starting refuses to start with the reason
+        return "text"
 
 
 def on_starting(server):
     from correction.config import Settings
     from correction.ratelimit import refuse_shared_workers_on_memory
 
-    settings = Settings.from_env(os.environ)
-    if settings.RATELIMIT_ENABLED:
-        refuse_shared_workers_on_memory(server.cfg.workers, settings.RATELIMIT_STORAGE_URI)
+    try:
+        settings = Settings.from_env(os.environ)
+        if settings.RATELIMIT_ENABLED:
+            refuse_shared_workers_on_memory(server.cfg.workers, settings.RATELIMIT_STORAGE_URI)
+    except BaseException:  # gunicorn stops without on_exit: leave no directory behind
+        on_exit(server)
+        raise
     # Counts of a previous run would be added to this one's: start from an empty directory.
     metrics_dir = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
     metrics_dir.mkdir(parents=True, exist_ok=True)

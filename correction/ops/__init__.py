@@ -8,14 +8,15 @@ from __future__ import annotations
 from flask import Flask
 
 from .logs import configure_logging
-from .metrics import bp as metrics_bp
-from .metrics import install_request_hooks
 
 
 def init_app(app: Flask) -> None:
     """Count and log every request, and serve /metrics to operators."""
+    # Imported here, not above: gunicorn's master loads .logs and must not load prometheus_client.
+    from .metrics import bp, install_request_hooks
+
     install_request_hooks(app)
-    app.register_blueprint(metrics_bp)
+    app.register_blueprint(bp)
 
 
 __all__ = ["configure_logging", "init_app"]

@@ -78,3 +78,14 @@ def test_two_workers_are_counted_together_log_json_and_leave_nothing_behind(data
     assert all(len(line["request_id"]) == 32 for line in livez)
     for line in errors.read_text().splitlines():
         assert isinstance(json.loads(line), dict)
+
+
+def test_a_gunicorn_that_refuses_to_start_leaves_no_metrics_directory(database_url, tmp_path):
+    env = {key: value for key, value in os.environ.items() if key != "PROMETHEUS_MULTIPROC_DIR"}
+    env.update({"DATABASE_URL": database_url, "SECRET_KEY": "s" * 48, "CORRECTION_ENV": "test",
+                "CORRECTION_RATELIMIT_STORAGE_URI": "memory://", "TMPDIR": str(tmp_path)})
+    done = subprocess.run([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--workers", "2",
+                           "--bind", "127.0.0.1:0", "wsgi:app"], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode != 0 and "memory://" in done.stderr  # refused: see test_rate_limits
+    assert list(tmp_path.glob("correction-metrics-*")) == []

@@ -1,14 +1,13 @@
 """The application factory: the one place that wires the layers together."""
 from __future__ import annotations
 
-import logging
 import re
 import uuid
 
 from flask import Flask, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import events, ratelimit
+from . import events, ops, ratelimit
 from .api import HOOKS, IdConverter, RequestHooks
 from .audit.service import record_draft
 from .auth.guard import authenticate
@@ -18,7 +17,7 @@ from .errors import register_error_handlers
 from .extensions import db, migrate
 from .headers import add_security_headers
 from .monitoring.handlers import subscriptions
-from .security import RedactingFilter, password_hasher
+from .security import password_hasher
 from .time import Clock, utcnow
 
 API_PREFIX = "/api/v1"
@@ -36,7 +35,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.url_map.converters["id"] = IdConverter
     app.url_map.strict_slashes = False
 
-    _configure_logging(settings)
+    ops.configure_logging(settings)
     app.extensions["correction.clock"] = clock or utcnow
     app.extensions["correction.hasher"] = password_hasher(settings)
     app.extensions[HOOKS] = RequestHooks(authenticate=authenticate, record_audit=record_draft)
@@ -58,6 +57,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n, x_prefix=n)
 
     _register_blueprints(app)
+    ops.init_app(app)
     register_error_handlers(app)
     _register_request_hooks(app)
     _register_cli(app)
@@ -92,6 +92,10 @@ def _register_blueprints(app: Flask) -> None:
                timeline_bp, locations_bp, leave_bp, alerts_bp, monitoring_bp, jobs_bp, mall_bp,
                reports_bp, admin_bp, periods_bp, imports_bp):
         app.register_blueprint(bp, url_prefix=API_PREFIX)
+    # The probes also answer at the root, where orchestrators and load balancers look for them.
+    from .health import PROBES
+    for probe in PROBES:
+        app.add_url_rule(f"/{probe}", endpoint=probe, view_func=app.view_functions[f"health.{probe}"])
 
 
 def _register_request_hooks(app: Flask) -> None:
@@ -119,17 +123,6 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(report_cli)
     app.cli.add_command(people_cli)
     app.cli.add_command(jobs_cli)
-
-
-def _configure_logging(settings: Settings) -> None:
-    root = logging.getLogger()
-    if not any(isinstance(f, RedactingFilter) for h in root.handlers for f in h.filters):
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        handler.addFilter(RedactingFilter())
-        root.addHandler(handler)
-    root.setLevel(settings.LOG_LEVEL)
-    logging.getLogger("werkzeug").addFilter(RedactingFilter())
 
 
 def _migrations_dir():

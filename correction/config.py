@@ -14,7 +14,7 @@ import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pydantic_settings
 from limits import parse
@@ -27,7 +27,7 @@ INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
 ENV_PREFIX = "CORRECTION_"
 PLAIN_ENV_NAMES = ("DATABASE_URL", "SECRET_KEY")  # Also read unprefixed, when CORRECTION_<NAME> is unset.
 _NOT_FROM_ENV = frozenset({"extra"})  # Settings only code can give.
-_NOT_ECHOED = frozenset({"SECRET_KEY", "DATABASE_URL"})  # Never repeated in an error message.
+_NOT_ECHOED = frozenset({"SECRET_KEY", "DATABASE_URL", "METRICS_TOKEN"})  # Never repeated in an error message.
 DEFAULT_SECRET_KEY = "dev-only-change-me"  # Public (it is in this file): never served with.
 MIN_SECRET_KEY_BYTES = 32  # A shorter key can be guessed offline from a signed status code.
 TEST_ENV = "test"  # The ENV the test suite runs under; the only one that may use a weak key.
@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     MAX_CONTENT_LENGTH: int = 1024 * 1024  # Largest request body accepted, in bytes.
     LOCAL_TIMEZONE: str = "Asia/Shanghai"  # Zone in which rules stated in local time apply.
     LOG_LEVEL: str = "INFO"
+    LOG_FORMAT: Literal["auto", "json", "text"] = "auto"  # "auto": one JSON object a line in production, text elsewhere.
+    METRICS_TOKEN: str = ""  # Bearer token Prometheus sends to GET /metrics; empty: /metrics answers 404.
 
     # --- Authentication ----------------------------------------------------------------
     OFFICER_TOKEN_TTL_MINUTES: int = 12 * 60  # Absolute lifetime of an officer token.
@@ -167,6 +169,9 @@ class Settings(BaseSettings):
     SCHEDULER_LOCK_KEY: int = 0x636F7272  # PostgreSQL advisory lock key of the scheduler leader.
     SCHEDULER_STANDBY_POLL_SECONDS: float = 2.0  # How often a standby tries to become leader.
     SCHEDULER_MISFIRE_GRACE_SECONDS: int = 300  # A run this late still happens (once, coalesced).
+    SCHEDULER_HEARTBEAT_SECONDS: float = 15.0  # The leader writes its heartbeat this often.
+    SCHEDULER_HEARTBEAT_STALE_SECONDS: int = 90  # An older heartbeat fails /readyz: nobody runs the schedule.
+    READINESS_NEEDS_SCHEDULER: bool = True  # False: /readyz reports a stale scheduler without failing.
     LADDER_ADMONITION_MAX_DAYS: int = 10  # Out of contact up to this: suggest 训诫 (admonition).
     LADDER_WARNING_MAX_DAYS: int = 30  # Beyond admonition up to this: 警告; longer: revocation request.
     SANCTION_ARTICLES: dict[str, str] = Field(default_factory=lambda: {
@@ -247,6 +252,8 @@ class Settings(BaseSettings):
             raise SettingsError("CORRECTION_LOGIN_CLIENT_IPV6_PREFIX is a prefix length: 1 to 128")
         if self.TRUSTED_PROXIES < 0:
             raise SettingsError("CORRECTION_TRUSTED_PROXIES counts proxies: 0 or more")
+        if self.METRICS_TOKEN and len(self.METRICS_TOKEN) < 16:
+            raise SettingsError("CORRECTION_METRICS_TOKEN is a bearer token: at least 16 characters (or empty: off)")
         if self.ENV == "production" and not self.RATELIMIT_ENABLED:
             raise SettingsError("CORRECTION_RATELIMIT_ENABLED cannot be off in production")
         for name in type(self).model_fields:

@@ -3,12 +3,14 @@
 `flask jobs run` blocks. A second copy waits as a standby and takes over within
 SCHEDULER_STANDBY_POLL_SECONDS of the leader's death. A leader that loses its lock connection
 (database gone) stops scheduling and goes back to waiting, so two leaders never run at once.
-Each job run is one unit of work: commit on success, roll back on error; either way a JobRun
+While it leads, the leader upserts a heartbeat row every SCHEDULER_HEARTBEAT_SECONDS, which
+/readyz reads. Each job run is one unit of work: commit on success, roll back on error; either way a JobRun
 row records it, and the next run retries.
 """
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import threading
 import time
@@ -20,7 +22,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from filelock import FileLock, Timeout
 
 from correction.database import db
-from correction.scheduler_state import JobRun
+from correction.scheduler_state import JobRun, beat
 from correction.time import UTC
 
 from .schedule import JobSpec, schedule
@@ -113,6 +115,34 @@ class LeaderLock:
             self.connection = None
 
 
+class Heartbeat:
+    """The leader's sign of life for /readyz, written every SCHEDULER_HEARTBEAT_SECONDS."""
+
+    def __init__(self, app):
+        self.app = app
+        self.interval = app.config["SETTINGS"].SCHEDULER_HEARTBEAT_SECONDS
+        self.leading_since = app.extensions["correction.clock"]()
+        self.written = None  # time.monotonic() of the last successful write
+
+    def write_when_due(self) -> None:
+        if self.written is None or time.monotonic() - self.written >= self.interval:
+            self.write()
+
+    def write(self) -> None:
+        """Upsert the heartbeat row; a failure is logged, and the next poll tries again."""
+        with self.app.app_context():
+            try:
+                beat(db.session, host=socket.gethostname()[:100], pid=os.getpid(),
+                     leading_since=self.leading_since, now=self.app.extensions["correction.clock"]())
+                db.session.commit()
+                self.written = time.monotonic()
+            except Exception:
+                db.session.rollback()
+                log.warning("scheduler: could not write the heartbeat", exc_info=True)
+            finally:
+                db.session.remove()
+
+
 def build_scheduler(app, specs: list[JobSpec]) -> BlockingScheduler:
     """A BlockingScheduler with an in-memory store: coalesced, one instance per job."""
     settings = app.config["SETTINGS"]
@@ -137,12 +167,15 @@ def run_forever(app, stop: threading.Event | None = None) -> None:
             continue
         log.info("scheduler: leading on %s", socket.gethostname())
         scheduler = build_scheduler(app, schedule(settings))
+        heartbeat = Heartbeat(app)
+        heartbeat.write()
 
         def watchdog():
             while not stop.wait(settings.SCHEDULER_STANDBY_POLL_SECONDS):
                 if not lock.still_held():
                     log.warning("scheduler: lost the leader lock; standing down")
                     break
+                heartbeat.write_when_due()
             scheduler.shutdown(wait=True)
 
         guard = threading.Thread(target=watchdog, daemon=True)

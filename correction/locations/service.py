@@ -19,6 +19,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from ..database import insert_for
 from ..events import Breach, publish
+from ..metrics import count_fixes
 from ..people.models import Device, Supervisee
 from ..time import UTC, iso_z
 from .fixes import fix_refusal
@@ -48,13 +49,13 @@ def ingest(session, settings, person: Supervisee, raw_fixes: list[Any], *, sourc
         rows.append({**dict(fix), "supervisee_id": person.id, "received_at": now, "source": source})
     if result.refused:
         _note_refusals(session, person.id, result.refused, now)
-    if not rows:
-        return result
-    new = sorted(_store(session, rows), key=lambda f: f.recorded_at)
-    result.stored = len(new)
-    result.skipped = len(rows) - result.stored
-    if new:
-        evaluate(session, settings, person, new, now)
+    if rows:
+        new = sorted(_store(session, rows), key=lambda f: f.recorded_at)
+        result.stored = len(new)
+        result.skipped = len(rows) - result.stored
+        if new:
+            evaluate(session, settings, person, new, now)
+    count_fixes(result.stored, result.skipped, [r["code"] for r in result.refused])
     return result
 
 

@@ -1,7 +1,7 @@
 """periods of stepped-up supervision (临时加强监管); spot checks a period's quota issued
 
 Revision ID: 0016
-Revises: 0013
+Revises: 0015
 Create Date: 2026-12-01 21:40:00
 
 """

@@ -1,7 +1,7 @@
 """point rules become versions: per bureau, from a local date on, never changed in place
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-02 10:00:00
 
 """

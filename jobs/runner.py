@@ -70,6 +70,7 @@ class LeaderLock:
         # not thread-local: the watchdog thread must see the lock the main thread holds
         self.file = FileLock(settings.SCHEDULER_LOCK_FILE, thread_local=False)
         self.connection = None
+        self.held = False  # PostgreSQL: whether this connection's session holds the advisory lock
 
     def try_acquire(self) -> bool:
         if not self.postgres:
@@ -83,6 +84,7 @@ class LeaderLock:
                 self.connection = db.engine.connect()
             got = self.connection.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key}).scalar()
             self.connection.commit()
+            self.held = bool(got)
             if not got:
                 self.release()
             return bool(got)
@@ -108,11 +110,17 @@ class LeaderLock:
             return
         if self.connection is not None:
             try:
-                self.connection.invalidate()  # closing the session frees the advisory lock
+                if self.held:  # unlock first: the server ends a closed session's locks only a little later
+                    self.connection.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": self.key})
+                    self.connection.commit()
+            except sa.exc.SQLAlchemyError:
+                pass  # the connection is gone, and its session's lock with it
+            try:
+                self.connection.invalidate()  # closing the session frees the advisory lock in any case
                 self.connection.close()
             except sa.exc.SQLAlchemyError:
                 pass
-            self.connection = None
+            self.connection, self.held = None, False
 
 
 class Heartbeat:

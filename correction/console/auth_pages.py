@@ -52,7 +52,7 @@ def login_submit():
     else:
         target = url_for("console.alerts")
     response = see_other(target)
-    set_session_cookie(response, result.token, result.expires_at)
+    set_session_cookie(response, result.token)
     return response
 
 

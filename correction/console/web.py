@@ -101,10 +101,13 @@ def see_other(location: str) -> Response:
     return redirect(location, code=303)
 
 
-def set_session_cookie(response: Response, token: str, expires_at) -> None:
-    """Hand the browser the session token: script cannot read it, other sites cannot send it."""
-    response.set_cookie(SESSION_COOKIE, token, expires=expires_at, path="/", httponly=True,
-                        samesite="Strict", secure=request.is_secure)
+def set_session_cookie(response: Response, token: str) -> None:
+    """Hand the browser the session token: script cannot read it, other sites cannot send it.
+
+    A browser-session cookie: the token's own expiry and idle lock are the server's to enforce.
+    """
+    response.set_cookie(SESSION_COOKIE, token, path="/", httponly=True, samesite="Strict",
+                        secure=request.is_secure)
 
 
 def clear_session_cookie(response: Response) -> None:

@@ -293,3 +293,16 @@ def test_the_queue_in_both_languages(client, clock, make, accept, word):
     scene = make.scene(phone=False)
     logged_in(client, clock, scene.officer)
     assert word in html(client.get("/alerts", headers={"Accept-Language": accept}))
+
+
+def test_a_tile_server_is_refused_unless_it_is_an_http_url():
+    from correction.config import Settings, SettingsError
+
+    with pytest.raises(SettingsError, match="MAP_TILE_URL"):
+        Settings.from_env(environ={"CORRECTION_MAP_TILE_URL": "javascript:alert(1)"})
+
+
+@pytest.mark.parametrize("settings_overrides", [{"MAP_TILE_URL": "https://tiles.office.lan/{z}/{x}/{y}.png"}])
+def test_a_configured_tile_server_is_the_only_other_origin_of_images(client, settings_overrides):
+    csp = client.get("/").headers["Content-Security-Policy"]
+    assert "img-src 'self' data: https://tiles.office.lan;" in csp and "script-src 'self';" in csp

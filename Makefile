@@ -8,7 +8,7 @@ TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export TEST_DATABASE_URL
 export FLASK_APP := wsgi
 
-.PHONY: demo run test lint test-sqlite test-postgresql install install-dev migrate seed clean fonts
+.PHONY: demo run test lint test-sqlite test-postgresql install install-dev migrate seed clean fonts chromium vendor translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,31 @@ fonts:
 	  echo "could not install fonts-wqy-microhei; PDFs will use a non-embedded CJK font"; \
 	fi
 
+CHROMIUM := /usr/bin/chromium
+
+# The console's browser tests drive Debian's Chromium (Playwright's own download is not reachable
+# from closed networks). Installed when missing and we can (root), quietly; else the tests say so.
+chromium:
+	@if [ ! -x $(CHROMIUM) ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing chromium for the console's browser tests"; \
+	  (DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1 || \
+	   (apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1)) || \
+	  echo "could not install chromium; the console's browser tests will fail"; \
+	fi
+
+## vendor: fetch the console's pinned htmx and Leaflet from npm again and rewrite their manifest
+vendor:
+	$(PYTHON) -m correction.console.vendor
+
+## translations: extract the console's strings, merge them into the zh_Hans_CN catalog, compile it
+## (the compiled .mo is committed; a test fails when it or a translation is missing)
+CONSOLE_I18N := correction/console/translations
+translations: install-dev
+	$(BIN)/pybabel extract -F correction/console/babel.cfg --no-location --sort-output --omit-header \
+	  -o $(CONSOLE_I18N)/messages.pot correction/console
+	$(BIN)/pybabel update -i $(CONSOLE_I18N)/messages.pot -d $(CONSOLE_I18N) -l zh_Hans_CN --ignore-obsolete
+	$(BIN)/pybabel compile -d $(CONSOLE_I18N) -l zh_Hans_CN
+
 # A random SECRET_KEY made once for this checkout (mode 0600) and reused by every command below:
 # the seeded national-ID hashes depend on it. An exported SECRET_KEY or CORRECTION_SECRET_KEY wins.
 SECRET_KEY_FILE := instance/secret_key
@@ -57,7 +82,7 @@ seed: migrate
 ## together with the scheduler (one process; stopping make stops both). Rate limits: the configured
 ## store, else Redis at 127.0.0.1:6379 if it answers (2 workers), else memory in 1 worker (4 threads)
 run: seed
-	@echo "API:  http://$(HOST):$(PORT)/api/v1/health   docs: http://$(HOST):$(PORT)/api/v1/docs"
+	@echo "Console: http://$(HOST):$(PORT)/   API: http://$(HOST):$(PORT)/api/v1/health   docs: http://$(HOST):$(PORT)/api/v1/docs"
 	@echo "Demo logins: instance/demo-logins.json"
 	export $(WITH_KEY); \
 	store=$$($(BIN)/python -m correction.ratelimit); \
@@ -79,10 +104,10 @@ test: lint test-sqlite test-postgresql
 lint: install-dev
 	$(BIN)/lint-imports
 
-test-sqlite: install-dev
+test-sqlite: install-dev chromium
 	$(BIN)/python -m pytest --db sqlite
 
-test-postgresql: install-dev
+test-postgresql: install-dev chromium
 	$(BIN)/python -m pytest --db postgresql
 
 clean:

@@ -7,7 +7,7 @@ import uuid
 from flask import Flask, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import events, ops, ratelimit
+from . import console, events, ops, ratelimit
 from .api import HOOKS, IdConverter, RequestHooks
 from .audit.service import record_draft
 from .auth.guard import authenticate
@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n, x_prefix=n)
 
     _register_blueprints(app)
+    console.init_app(app)
     ops.init_app(app)
     register_error_handlers(app)
     _register_request_hooks(app)

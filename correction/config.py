@@ -188,6 +188,10 @@ class Settings(BaseSettings):
     # --- Reports -------------------------------------------------------------------------------
     REPORT_FONT_PATH: str = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"  # CJK font embedded in PDFs.
 
+    # --- Officers' console ---------------------------------------------------------------
+    CONSOLE_POLL_SECONDS: int = 10  # How often an open alert queue asks for new alerts.
+    MAP_TILE_URL: str = ""  # Intranet tile server ({z}/{x}/{y}); empty: maps draw our data on a plain background.
+
     # --- API ---------------------------------------------------------------------------
     PAGE_SIZE_DEFAULT: int = 50  # Items per page when ?limit= is absent.
     PAGE_SIZE_MAX: int = 200  # Largest ?limit= accepted.
@@ -254,6 +258,10 @@ class Settings(BaseSettings):
             raise SettingsError("CORRECTION_TRUSTED_PROXIES counts proxies: 0 or more")
         if self.METRICS_TOKEN and len(self.METRICS_TOKEN) < 16:
             raise SettingsError("CORRECTION_METRICS_TOKEN is a bearer token: at least 16 characters (or empty: off)")
+        if self.CONSOLE_POLL_SECONDS < 1:
+            raise SettingsError("CORRECTION_CONSOLE_POLL_SECONDS must be at least 1")
+        if self.MAP_TILE_URL and not self.MAP_TILE_URL.startswith(("http://", "https://")):
+            raise SettingsError("CORRECTION_MAP_TILE_URL must be an http(s) URL with {z}, {x} and {y}")
         if self.ENV == "production" and not self.RATELIMIT_ENABLED:
             raise SettingsError("CORRECTION_RATELIMIT_ENABLED cannot be off in production")
         for name in type(self).model_fields:

@@ -1,7 +1,7 @@
 """The security headers every answer carries, set in one place (an ``after_request`` hook).
 
 API answers are data: nothing in them may run, load or be framed. HTML pages (the API docs
-today, the console tomorrow) may run and style themselves from files we serve, nothing else.
+and the officers' console) may run and style themselves from files we serve, nothing else.
 """
 from __future__ import annotations
 
@@ -12,6 +12,19 @@ API_CSP = "default-src 'none'; frame-ancestors 'none'"
 PAGE_CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
             "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; "
             "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+
+
+
+def console_csp(tile_origin: str | None = None) -> str:
+    """The officers' console: scripts and styles from our files only (no inline code, no eval).
+
+    Map tiles may come from the deployment's own tile server (``MAP_TILE_URL``), nothing else does.
+    """
+    images = "'self' data:" + (f" {tile_origin}" if tile_origin else "")
+    return ("default-src 'none'; script-src 'self'; style-src 'self'; "
+            f"img-src {images}; font-src 'self'; connect-src 'self'; "
+            "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+
 
 _ALWAYS = {
     "X-Content-Type-Options": "nosniff",

@@ -25,6 +25,8 @@ def queue(session, principal: Principal, filters: dict[str, Any], limit: int, cu
     for name in ("status", "type", "severity", "supervisee_id", "office_id"):
         if filters.get(name) is not None:
             stmt = stmt.where(getattr(Alert, name) == filters[name])
+    if filters.get("unresolved"):  # the console's working list: open and acknowledged
+        stmt = stmt.where(Alert.status != "resolved")
     if filters.get("escalated") is not None:
         stmt = stmt.where(Alert.escalated_at.is_not(None) if filters["escalated"] else Alert.escalated_at.is_(None))
     if filters.get("since") is not None:

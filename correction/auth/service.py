@@ -118,11 +118,14 @@ def _active_device(session, supervisee_id: int) -> Device | None:
                            ).scalar_one_or_none()
 
 
-def resolve_token(session, settings, raw_token: str, now: datetime) -> tuple[Principal, Officer | Supervisee]:
+def resolve_token(session, settings, raw_token: str, now: datetime, *,
+                  touch: bool = True) -> tuple[Principal, Officer | Supervisee]:
     """Return the principal a bearer token stands for and its row, touching the token's last use.
 
     The caller should hold on to the row for the request: the session keeps only weak
     references, and endpoints that load the caller again then find it without a query.
+    ``touch=False`` leaves the last use alone: a page polling by itself is not the officer at
+    work, and must not keep an unattended session from its idle lock.
     """
     row = session.execute(_TOKEN, {"token_hash": hash_token(raw_token)}).scalar_one_or_none()
     if row is None or row.revoked_at is not None:
@@ -130,7 +133,7 @@ def resolve_token(session, settings, raw_token: str, now: datetime) -> tuple[Pri
     idle_limit = timedelta(minutes=settings.OFFICER_IDLE_TIMEOUT_MINUTES)
     if now >= row.expires_at or (row.officer_id and now - row.last_used_at > idle_limit):
         raise Unauthorized("The session has expired; log in again.", code="token_expired")
-    if now - row.last_used_at >= timedelta(seconds=settings.TOKEN_TOUCH_INTERVAL_SECONDS):
+    if touch and now - row.last_used_at >= timedelta(seconds=settings.TOKEN_TOUCH_INTERVAL_SECONDS):
         session.execute(sa.update(AuthToken).where(AuthToken.id == row.id).values(last_used_at=now))
     if row.officer_id:
         officer = session.get(Officer, row.officer_id)

@@ -202,7 +202,7 @@ def test_unknown_query_parameters_are_ignored(client, scene):
 
 # --- unknown routes and methods ----------------------------------------------------------------
 
-@pytest.mark.parametrize("path", [f"{API}/nothing-here", "/", f"{API}/supervisees/1/nothing",
+@pytest.mark.parametrize("path", [f"{API}/nothing-here", "/nothing-here", f"{API}/supervisees/1/nothing",
                                   "/api/v2/health"])
 def test_an_unknown_route_is_a_404_in_the_error_shape(client, path):
     assert error_of(client.get(path), 404)["code"] == "not_found"

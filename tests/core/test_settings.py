@@ -58,6 +58,8 @@ def test_every_setting_is_read_from_the_environment_with_its_declared_type(name)
     value = "7 per hour" if name.endswith("RATE_LIMIT") else sample(annotation, default)
     if name == "METRICS_TOKEN":  # a token is checked at start: at least 16 characters
         value = "sample-metrics-token"
+    if name == "MAP_TILE_URL":  # a tile URL is checked at start: http(s)
+        value = "http://tiles.intranet/{z}/{x}/{y}.png"
     assert value != default
 
     settings = Settings.from_env(environ={f"CORRECTION_{name}": as_environment(value)})

@@ -1,0 +1,57 @@
+"""The console's blueprint: pages at the site root, assets under /console/static, its own CSP and CSRF."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import current_app, request
+from flask_babel import get_locale
+
+from ..headers import console_csp
+from ..time import iso_z, local_zone
+from .labels import label
+from .web import ConsoleBlueprint, register_error_pages
+
+bp = ConsoleBlueprint("console", __name__, template_folder="templates", static_folder="static",
+                      static_url_path="/console/static")
+register_error_pages(bp)
+
+
+@bp.before_request
+def _check_csrf() -> None:
+    """Every form post and htmx request of the console carries its CSRF token (Flask-WTF)."""
+    from . import csrf
+
+    csrf.protect()  # GET, HEAD and OPTIONS pass; anything else without a valid token is a CSRFError
+
+
+@bp.after_request
+def _console_headers(response):
+    tiles = current_app.config["SETTINGS"].MAP_TILE_URL
+    origin = None
+    if tiles:
+        parts = urlsplit(tiles.replace("{s}", "a"))
+        origin = f"{parts.scheme}://{parts.netloc}"
+    response.headers["Content-Security-Policy"] = console_csp(origin)
+    if request.endpoint != "console.static":
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+bp.add_app_template_global(label, "label")
+
+
+@bp.app_template_filter("iso")
+def _iso(value) -> str:
+    return iso_z(value) if value else ""
+
+
+@bp.app_template_filter("local")
+def _local(value) -> str:
+    """A moment as the office's wall clock shows it."""
+    return value.astimezone(local_zone()).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+@bp.app_template_global("html_lang")
+def _html_lang() -> str:
+    """The page's language, as the ``lang`` attribute names it."""
+    return "zh-CN" if get_locale().language == "zh" else "en"

@@ -188,6 +188,7 @@ class Settings(BaseSettings):
     DELIVERY_INTERVAL_SECONDS: int = 10  # The dispatcher job's interval (PostgreSQL also wakes it by NOTIFY).
     DELIVERY_LISTEN: bool = True  # On PostgreSQL the scheduler leader LISTENs and dispatches at once.
     DELIVERY_BATCH_SIZE: int = 100  # Deliveries one dispatcher claims at a time.
+    DELIVERY_SEND_CONCURRENCY: int = 4  # Requests of a batch in flight at once (a provider is far away).
     DELIVERY_MAX_ATTEMPTS: int = 10  # Tries of one delivery before it fails for good.
     DELIVERY_BACKOFF_BASE_SECONDS: float = 10.0  # Wait after the first failed try; doubles with each.
     DELIVERY_BACKOFF_MAX_SECONDS: float = 300.0  # Longest wait between tries.

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import random
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -45,12 +46,23 @@ def dispatch(session, settings, now: datetime, *, channels: dict[str, Channel | 
         session.commit()
         if not messages:
             return delivered
-        outcomes = [(channel, message, _send(channels[channel], message, current()))
-                    for channel, message in messages]
+        outcomes = _send_all(channels, messages, current(), settings.DELIVERY_SEND_CONCURRENCY)
         delivered += record(session, settings, outcomes, current(), channels)
         if channels.get(SMS) is not None:
             queue_sms_fallbacks(session, settings, current())
         session.commit()
+
+
+def _send_all(channels, messages: list[tuple[str, Message]], now: datetime,
+              concurrency: int) -> list[tuple[str, Message, Outcome]]:
+    """Send a claimed batch, ``concurrency`` requests at a time (a provider's latency, not ours, is the limit)."""
+    def one(item):
+        channel, message = item
+        return channel, message, _send(channels[channel], message, now)
+    if concurrency <= 1 or len(messages) <= 1:
+        return [one(item) for item in messages]
+    with ThreadPoolExecutor(max_workers=min(concurrency, len(messages))) as pool:
+        return list(pool.map(one, messages))
 
 
 def _send(adapter: Channel, message: Message, now: datetime) -> Outcome:
@@ -146,28 +158,32 @@ def claim(session, settings, now: datetime, channels: list[str]) -> list[tuple[s
 
 def record(session, settings, outcomes: list[tuple[str, Message, Outcome]], now: datetime,
            channels: dict[str, Channel | None]) -> int:
-    """Write each claimed delivery's outcome; a retry waits with backoff. Return how many were delivered."""
+    """Write each claimed delivery's outcome (one executemany); a retry waits with backoff. Return how many
+    were delivered."""
     ids = [message.delivery_id for _, message, _ in outcomes]
     attempts = dict(session.execute(sa.select(Delivery.id, Delivery.attempts).where(Delivery.id.in_(ids))).all())
-    delivered = 0
+    rows = []
     for channel, message, outcome in outcomes:
-        values: dict = {"provider": channels[channel].name}
         tries = attempts.get(message.delivery_id, 1)
+        row = {"delivery_id": message.delivery_id, "new_state": FAILED, "new_provider": channels[channel].name,
+               "new_message_id": None, "new_error": outcome.reason, "new_next": now, "new_finished": now}
         if outcome.status == "delivered":
-            values |= {"state": DELIVERED, "provider_message_id": outcome.message_id, "last_error": None,
-                       "finished_at": now}
-            delivered += 1
+            row |= {"new_state": DELIVERED, "new_message_id": outcome.message_id, "new_error": None}
         elif outcome.status == "retry" and tries < settings.DELIVERY_MAX_ATTEMPTS:
-            values |= {"state": QUEUED, "last_error": outcome.reason,
-                       "next_attempt_at": now + backoff(settings, tries, outcome.retry_after)}
+            row |= {"new_state": QUEUED, "new_finished": None,
+                    "new_next": now + backoff(settings, tries, outcome.retry_after)}
+        elif outcome.status == "retry":
+            row["new_error"] = f"{outcome.reason} (gave up after {tries} tries)"[:500]
         else:
-            reason = outcome.reason or "failed"
-            if outcome.status == "retry":
-                reason = f"{reason} (gave up after {tries} tries)"[:500]
-            values |= {"state": FAILED, "last_error": reason, "finished_at": now}
-        session.execute(sa.update(Delivery).where(Delivery.id == message.delivery_id, Delivery.state == SENDING)
-                        .values(**values))
-    return delivered
+            row["new_error"] = outcome.reason or "failed"
+        rows.append(row)
+    table, when = Delivery.__table__, TZDateTime()
+    session.execute(sa.update(table).where(table.c.id == sa.bindparam("delivery_id"), table.c.state == SENDING)
+                    .values(state=sa.bindparam("new_state"), provider=sa.bindparam("new_provider"),
+                            provider_message_id=sa.bindparam("new_message_id"), last_error=sa.bindparam("new_error"),
+                            next_attempt_at=sa.bindparam("new_next", type_=when),
+                            finished_at=sa.bindparam("new_finished", type_=when)), rows)
+    return sum(row["new_state"] == DELIVERED for row in rows)
 
 
 def backoff(settings, tries: int, retry_after: float | None = None) -> timedelta:

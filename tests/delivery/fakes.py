@@ -17,7 +17,7 @@ import threading
 import time
 from urllib.parse import quote
 
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 APP_KEY, MASTER_SECRET = "0a1b2c3d4e5f60718293a4b5", "f0e1d2c3b4a5968778695a4b"
@@ -31,6 +31,11 @@ def _json(status: int, body: dict, headers: dict | None = None) -> Response:
                     mimetype="application/json")
 
 
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, *args, **kwargs):  # a line per request would measure the terminal
+        pass
+
+
 class FakeServer:
     """A werkzeug server on 127.0.0.1, a random port, in a daemon thread."""
 
@@ -41,7 +46,8 @@ class FakeServer:
         self.script: list[str] = []
         self.down = False
         self.requests = 0
-        self.server = make_server("127.0.0.1", 0, self.wsgi, threaded=True)
+        self.server = make_server("127.0.0.1", 0, self.wsgi, threaded=True,
+                                  request_handler=_QuietHandler)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()

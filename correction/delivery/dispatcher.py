@@ -137,8 +137,11 @@ def claim(session, settings, now: datetime, channels: list[str]) -> list[tuple[s
         Delivery.state == QUEUED, Delivery.next_attempt_at <= now, Delivery.channel.in_(channels),
         sa.or_(Delivery.expires_at.is_(None), Delivery.expires_at > now))
         .order_by(Delivery.next_attempt_at, Delivery.id).limit(settings.DELIVERY_BATCH_SIZE)
-        .with_for_update(skip_locked=True))
-    ids = list(session.execute(sa.update(Delivery).where(Delivery.id.in_(due), Delivery.state == QUEUED)
+        .with_for_update(skip_locked=True)
+        # Materialized: as a plain IN (subquery) PostgreSQL may rescan it for every row it updates,
+        # and each rescan finds the next queued rows, so one claim would take them all.
+        .cte("due").prefix_with("MATERIALIZED", dialect="postgresql"))
+    ids = list(session.execute(sa.update(Delivery).where(Delivery.id.in_(sa.select(due.c.id)), Delivery.state == QUEUED)
                                .values(state=SENDING, claimed_at=now, attempts=Delivery.attempts + 1)
                                .returning(Delivery.id)).scalars())
     if not ids:

@@ -45,6 +45,7 @@ class FakeServer:
         self.lock = threading.Lock()
         self.script: list[str] = []
         self.down = False
+        self.delay = 0.0  # seconds each answer takes (a provider far away)
         self.requests = 0
         self.server = make_server("127.0.0.1", 0, self.wsgi, threaded=True,
                                   request_handler=_QuietHandler)
@@ -58,9 +59,10 @@ class FakeServer:
     def next_answer(self) -> str | None:
         with self.lock:
             self.requests += 1
-            if self.down:
-                return "unavailable"
-            return self.script.pop(0) if self.script else None
+            answer = "unavailable" if self.down else self.script.pop(0) if self.script else None
+        if self.delay:
+            time.sleep(self.delay)
+        return answer
 
     def wsgi(self, environ, start_response):
         return self.handle(Request(environ))(environ, start_response)
@@ -79,7 +81,7 @@ class FakeJPush(FakeServer):
     def reset(self):
         with self.lock:
             self.registered.clear(), self.pushes.clear(), self.received_at.clear(), self.script.clear()
-            self.down, self.requests = False, 0
+            self.down, self.delay, self.requests = False, 0.0, 0
 
     def handle(self, request: Request) -> Response:
         if request.path != "/v3/push":
@@ -159,7 +161,7 @@ class FakeAliyunSms(FakeServer):
     def reset(self):
         with self.lock:
             self.texts.clear(), self.nonces.clear(), self.script.clear()
-            self.down, self.requests = False, 0
+            self.down, self.delay, self.requests = False, 0.0, 0
 
     def handle(self, request: Request) -> Response:
         params = request.args.to_dict() | request.form.to_dict()

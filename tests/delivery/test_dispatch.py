@@ -113,6 +113,7 @@ def test_an_outage_then_recovery_delivers_every_message_once(app, client, scene,
 def test_two_dispatchers_at_once_never_send_one_message_twice(app, scene, jpush, settings_overrides, db_kind):
     app.config["SETTINGS"] = app.config["SETTINGS"].model_copy(update={"DELIVERY_BATCH_SIZE": 5})
     queue(app, scene.person_id, 150)
+    jpush.delay = 0.05  # a far provider: the run lasts long enough for both to be at work
     sent: dict[str, int] = {}
     start = threading.Barrier(2)
 
@@ -181,3 +182,14 @@ def test_a_delivery_gives_up_after_its_last_try(app, client, scene, jpush, clock
     [delivery] = deliveries(app)
     assert (delivery.state, delivery.attempts) == ("failed", 2)
     assert delivery.last_error == "jpush 1000: Server busy (gave up after 2 tries)"
+
+
+def test_one_claim_takes_at_most_a_batch(app, scene, clock):
+    settings = app.config["SETTINGS"].model_copy(update={"DELIVERY_BATCH_SIZE": 5})
+    queue(app, scene.person_id, 12)
+    with app.app_context():
+        dispatcher.prepare(db.session, settings, clock())
+        claimed = [len(dispatcher.claim(db.session, settings, clock(), ["push"])) for _ in range(4)]
+        db.session.commit()
+    assert claimed == [5, 5, 2, 0]
+    assert Counter(d.state for d in deliveries(app)) == {"sending": 12}

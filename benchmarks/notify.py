@@ -8,7 +8,8 @@ M request bodies with one keep-alive HTTP session, nothing else. Target: dispatc
 Latency from event (the notice's ``created_at``) to delivery (the delivery's ``finished_at``) is
 reported for the drained backlog, and for a steady stream (``--stream`` notices, one transaction
 each, at ``--rate`` a second) woken by the LISTEN/NOTIFY listener, as the scheduler leader runs it.
-Usage: .venv/bin/python benchmarks/notify.py [--n 1000] [--m 10000] [--stream 500] [--rate 100] [--tag NAME]
+Usage: .venv/bin/python benchmarks/notify.py [--n 1000] [--m 10000] [--stream 500] [--rate 100]
+       [--concurrency N] [--tag NAME]
 """
 from __future__ import annotations
 
@@ -106,6 +107,7 @@ def main() -> None:
     parser.add_argument("--m", type=int, default=10_000)
     parser.add_argument("--stream", type=int, default=500)
     parser.add_argument("--rate", type=float, default=100.0)
+    parser.add_argument("--concurrency", type=int, default=None, help="DELIVERY_SEND_CONCURRENCY (default: the setting's)")
     parser.add_argument("--tag", default="")
     args = parser.parse_args()
 
@@ -121,9 +123,11 @@ def main() -> None:
     app.config["SETTINGS"] = app.config["SETTINGS"].model_copy(update=dict(
         DELIVERY_PUSH_CHANNEL="jpush", DELIVERY_SMS_CHANNEL="none", JPUSH_BASE_URL=jpush.url,
         JPUSH_APP_KEY=APP_KEY, JPUSH_MASTER_SECRET=MASTER_SECRET, DELIVERY_INTERVAL_SECONDS=3600))
+    if args.concurrency:
+        app.config["SETTINGS"] = app.config["SETTINGS"].model_copy(update={"DELIVERY_SEND_CONCURRENCY": args.concurrency})
     settings = app.config["SETTINGS"]
     people = build(app, jpush, args.n)
-    print(f"{args.n} supervisees with a push id; {args.m} notices")
+    print(f"{args.n} supervisees with a push id; {args.m} notices; {settings.DELIVERY_SEND_CONCURRENCY} sends at once")
 
     ceiling = bare_loop(settings, people, args.m)
     jpush.pushes.clear(), jpush.received_at.clear()

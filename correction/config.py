@@ -198,7 +198,8 @@ class Settings(BaseSettings):
     SMS_FALLBACK_AFTER_ATTEMPTS: int = 3  # A text follows a push that failed for good or this often...
     SMS_TEMPLATES: dict[str, str] = Field(default_factory=lambda: {
         "spot_check": "SMS_SPOT_CHECK", "reminder": "SMS_CHECKIN_REMINDER"})  # The kinds a text may follow,
-    # with their approved template codes (replace with the codes the SMS console approved).
+    # with their approved template codes (replace with the codes the SMS console approved); a kind
+    # texted must have a deadline (``expires_at``), as these do.
     SMS_FALLBACK_AFTER_SECONDS: dict[str, int] = Field(default_factory=lambda: {
         "spot_check": 180, "reminder": 1800})  # ...and a notice of the kind not read on the phone this long.
     JPUSH_BASE_URL: str = "https://api.jpush.cn"  # JPush REST API v3 host.

@@ -104,7 +104,11 @@ def fan_out(session, now: datetime, *, push: bool = True) -> int:
 
 
 def queue_sms_fallbacks(session, settings, now: datetime) -> int:
-    """Queue a text for each notice of a texted kind whose push failed or was not read in time."""
+    """Queue a text for each notice of a texted kind whose push failed or was not read in time.
+
+    Only notices still before their deadline are looked at (an index range): spot checks and
+    reminders have one, and a text after it would be pointless anyway.
+    """
     kinds = sorted(settings.SMS_TEMPLATES)
     if not kinds:
         return 0
@@ -121,7 +125,7 @@ def queue_sms_fallbacks(session, settings, now: datetime) -> int:
         .select_from(push).join(Notification, Notification.id == push.notification_id)
         .where(push.channel == PUSH, push.state != EXPIRED, Notification.kind.in_(kinds),
                Notification.read_at.is_(None),
-               sa.or_(Notification.expires_at.is_(None), Notification.expires_at > now),
+               Notification.expires_at > now,  # only a notice with a deadline is texted: the scan stays small
                sa.or_(push.state == FAILED,
                       sa.and_(push.state == QUEUED, push.attempts >= settings.SMS_FALLBACK_AFTER_ATTEMPTS),
                       Notification.created_at <= read_by),

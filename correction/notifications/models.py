@@ -18,6 +18,7 @@ class Notification(db.Model):
         sa.Index("ix_notifications_supervisee_id_id", "supervisee_id", "id"),
         sa.Index("ix_notifications_undispatched", "id", sqlite_where=sa.text("dispatched_at IS NULL"),
                  postgresql_where=sa.text("dispatched_at IS NULL")),
+        sa.Index("ix_notifications_expires_at", "expires_at"),  # the notices still worth a text
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     supervisee_id: Mapped[int] = mapped_column(sa.ForeignKey("supervisees.id"))

@@ -23,6 +23,7 @@ def upgrade():
         batch_op.create_index('ix_notifications_undispatched', ['id'], unique=False,
                               sqlite_where=sa.text('dispatched_at IS NULL'),
                               postgresql_where=sa.text('dispatched_at IS NULL'))
+        batch_op.create_index('ix_notifications_expires_at', ['expires_at'], unique=False)
     # What was queued before delivery existed was for polling only: it is not sent now.
     op.execute("UPDATE notifications SET dispatched_at = created_at")
 
@@ -58,6 +59,7 @@ def downgrade():
     with op.batch_alter_table('devices', schema=None) as batch_op:
         batch_op.drop_column('push_token')
     with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.drop_index('ix_notifications_expires_at')
         batch_op.drop_index('ix_notifications_undispatched')
         batch_op.drop_column('dispatched_at')
         batch_op.drop_column('expires_at')

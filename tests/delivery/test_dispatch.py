@@ -3,16 +3,16 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from datetime import timedelta
 
 import pytest
 
 from correction.config import Settings
 from correction.database import db
 from correction.delivery import dispatcher
-from correction.delivery.models import Delivery
 from correction.time import iso_z
-from tests.factories import post_checkin
+from jobs import runner
+from jobs.schedule import schedule
+from tests.factories import local, post_checkin
 
 from .helpers import ask_spot_check, deliveries, queue, register_phone, run_dispatcher
 
@@ -193,3 +193,24 @@ def test_one_claim_takes_at_most_a_batch(app, scene, clock):
         db.session.commit()
     assert claimed == [5, 5, 2, 0]
     assert Counter(d.state for d in deliveries(app)) == {"sending": 12}
+
+
+def test_an_unread_reminder_is_texted_before_its_window_closes_and_a_check_in_stops_it(
+        app, client, make, auth, jpush, sms, clock):
+    scene = make.scene("strict", other="strict", officer_login=True)
+    register_phone(client, jpush, scene.phone)
+    other_phone = auth.supervisee(scene.other)
+    register_phone(client, jpush, other_phone, token="1a0018970af9e3b3e25")
+    clock.set(local(2026, 11, 25, 18, 0))  # two hours before the daily window closes at 20:00
+    [spec] = [s for s in schedule(app.config["SETTINGS"]) if s.id == "window_reminders"]
+    assert runner.run_job(app, spec).rows == 2
+    run_dispatcher(app)
+    assert len(jpush.pushes) == 2
+    assert post_checkin(client, other_phone, "remote", recorded_at=clock()).status_code == 201
+    clock.advance(seconds=1801)  # SMS_FALLBACK_AFTER_SECONDS["reminder"] unread
+    run_dispatcher(app)
+    assert sms.texts == [{"phone": scene.person.supervisee.phone, "template": "SMS_CHECKIN_REMINDER",
+                          "params": {"time": "20:00"}, "biz_id": sms.texts[0]["biz_id"]}]
+    clock.set(local(2026, 11, 25, 20, 0))
+    run_dispatcher(app)
+    assert len(sms.texts) == 1 and len(jpush.pushes) == 2

@@ -288,6 +288,15 @@ class Settings(BaseSettings):
             raise SettingsError("CORRECTION_METRICS_TOKEN is a bearer token: at least 16 characters (or empty: off)")
         if self.ENV == "production" and not self.RATELIMIT_ENABLED:
             raise SettingsError("CORRECTION_RATELIMIT_ENABLED cannot be off in production")
+        if self.DELIVERY_PUSH_CHANNEL == "jpush" and not (self.JPUSH_APP_KEY and self.JPUSH_MASTER_SECRET):
+            raise SettingsError("CORRECTION_DELIVERY_PUSH_CHANNEL=jpush needs CORRECTION_JPUSH_APP_KEY and "
+                                "CORRECTION_JPUSH_MASTER_SECRET")
+        if self.DELIVERY_SMS_CHANNEL == "aliyun_sms" and not (
+                self.ALIYUN_ACCESS_KEY_ID and self.ALIYUN_ACCESS_KEY_SECRET and self.ALIYUN_SMS_SIGN_NAME):
+            raise SettingsError("CORRECTION_DELIVERY_SMS_CHANNEL=aliyun_sms needs CORRECTION_ALIYUN_ACCESS_KEY_ID, "
+                                "CORRECTION_ALIYUN_ACCESS_KEY_SECRET and CORRECTION_ALIYUN_SMS_SIGN_NAME")
+        if self.DELIVERY_BATCH_SIZE < 1 or self.DELIVERY_SEND_CONCURRENCY < 1 or self.DELIVERY_MAX_ATTEMPTS < 1:
+            raise SettingsError("CORRECTION_DELIVERY_BATCH_SIZE, _SEND_CONCURRENCY and _MAX_ATTEMPTS are at least 1")
         for name in type(self).model_fields:
             if name.endswith("RATE_LIMIT"):
                 try:

@@ -85,3 +85,14 @@ def test_sms_errors_are_the_providers(settings, sms):
     assert AliyunSmsChannel(settings).send(spot_notice(), NOW).status == "retry"
     assert AliyunSmsChannel(settings).send(spot_notice(kind="leave_decision"), NOW).status == "failed"
     assert sms.texts == []
+
+
+def test_a_provider_chosen_without_its_credentials_stops_the_start():
+    from correction.config import SettingsError
+
+    with pytest.raises(SettingsError, match="CORRECTION_JPUSH_APP_KEY"):
+        Settings.from_env(environ={}, DELIVERY_PUSH_CHANNEL="jpush")
+    with pytest.raises(SettingsError, match="CORRECTION_ALIYUN_SMS_SIGN_NAME"):
+        Settings.from_env(environ={}, DELIVERY_SMS_CHANNEL="aliyun_sms", ALIYUN_ACCESS_KEY_ID="id",
+                          ALIYUN_ACCESS_KEY_SECRET="secret")
+    assert Settings.from_env(environ={}).DELIVERY_PUSH_CHANNEL == "log"  # runs with no account at all

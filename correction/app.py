@@ -84,6 +84,7 @@ def _register_blueprints(app: Flask) -> None:
     from .mall.api import bp as mall_bp
     from .monitoring.api import bp as monitoring_bp
     from .notifications.api import bp as notifications_bp
+    from .delivery.api import bp as delivery_bp
     from .reports.api import bp as reports_bp
     from .openapi import docs_bp
     from .people.api import bp as people_bp
@@ -91,7 +92,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for bp in (health_bp, docs_bp, auth_bp, people_bp, audit_bp, notifications_bp, checkins_bp,
                timeline_bp, locations_bp, leave_bp, alerts_bp, monitoring_bp, jobs_bp, mall_bp,
-               reports_bp, admin_bp, periods_bp, imports_bp):
+               reports_bp, admin_bp, periods_bp, imports_bp, delivery_bp):
         app.register_blueprint(bp, url_prefix=API_PREFIX)
     # The probes also answer at the root, where orchestrators and load balancers look for them.
     from .health import PROBES

@@ -27,7 +27,8 @@ INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
 ENV_PREFIX = "CORRECTION_"
 PLAIN_ENV_NAMES = ("DATABASE_URL", "SECRET_KEY")  # Also read unprefixed, when CORRECTION_<NAME> is unset.
 _NOT_FROM_ENV = frozenset({"extra"})  # Settings only code can give.
-_NOT_ECHOED = frozenset({"SECRET_KEY", "DATABASE_URL", "METRICS_TOKEN"})  # Never repeated in an error message.
+_NOT_ECHOED = frozenset({"SECRET_KEY", "DATABASE_URL", "METRICS_TOKEN", "JPUSH_MASTER_SECRET",
+                         "ALIYUN_ACCESS_KEY_SECRET"})  # Never repeated in an error message.
 DEFAULT_SECRET_KEY = "dev-only-change-me"  # Public (it is in this file): never served with.
 MIN_SECRET_KEY_BYTES = 32  # A shorter key can be guessed offline from a signed status code.
 TEST_ENV = "test"  # The ENV the test suite runs under; the only one that may use a weak key.
@@ -181,6 +182,37 @@ class Settings(BaseSettings):
         "revocation_requested": "《社区矫正法》第二十八条、第四十六条、第四十八条、第四十九条",
     })  # Legal basis recorded with each sanction outcome.
 
+    # --- Delivery of notifications (correction.delivery) -----------------------------------------
+    DELIVERY_PUSH_CHANNEL: Literal["log", "jpush", "none"] = "log"  # Sends pushes; "log" needs no account.
+    DELIVERY_SMS_CHANNEL: Literal["log", "aliyun_sms", "none"] = "log"  # Sends the fallback texts.
+    DELIVERY_INTERVAL_SECONDS: int = 10  # The dispatcher job's interval (PostgreSQL also wakes it by NOTIFY).
+    DELIVERY_LISTEN: bool = True  # On PostgreSQL the scheduler leader LISTENs and dispatches at once.
+    DELIVERY_BATCH_SIZE: int = 100  # Deliveries one dispatcher claims at a time.
+    DELIVERY_SEND_CONCURRENCY: int = 4  # Requests of a batch in flight at once (a provider is far away).
+    DELIVERY_MAX_ATTEMPTS: int = 10  # Tries of one delivery before it fails for good.
+    DELIVERY_BACKOFF_BASE_SECONDS: float = 10.0  # Wait after the first failed try; doubles with each.
+    DELIVERY_BACKOFF_MAX_SECONDS: float = 300.0  # Longest wait between tries.
+    DELIVERY_BACKOFF_JITTER: float = 0.5  # Up to this fraction of a wait is taken off at random.
+    DELIVERY_CLAIM_TIMEOUT_SECONDS: int = 300  # A send claimed longer ago than this died: failed, not resent.
+    DELIVERY_HTTP_TIMEOUT_SECONDS: float = 5.0  # Connect and read timeout of a provider's API.
+    SMS_FALLBACK_AFTER_ATTEMPTS: int = 3  # A text follows a push that failed for good or this often...
+    SMS_TEMPLATES: dict[str, str] = Field(default_factory=lambda: {
+        "spot_check": "SMS_SPOT_CHECK", "reminder": "SMS_CHECKIN_REMINDER"})  # The kinds a text may follow,
+    # with their approved template codes (replace with the codes the SMS console approved); a kind
+    # texted must have a deadline (``expires_at``), as these do.
+    SMS_FALLBACK_AFTER_SECONDS: dict[str, int] = Field(default_factory=lambda: {
+        "spot_check": 180, "reminder": 1800})  # ...and a notice of the kind not read on the phone this long.
+    JPUSH_BASE_URL: str = "https://api.jpush.cn"  # JPush REST API v3 host.
+    JPUSH_APP_KEY: str = ""  # JPush application key.
+    JPUSH_MASTER_SECRET: str = ""  # JPush master secret (Basic auth with the app key).
+    JPUSH_APNS_PRODUCTION: bool = True  # iOS: the APNs production environment (False: development).
+    JPUSH_TIME_TO_LIVE_SECONDS: int = 86400  # Longest JPush keeps a push for an offline phone.
+    ALIYUN_SMS_ENDPOINT: str = "https://dysmsapi.aliyuncs.com"  # Alibaba Cloud SMS RPC endpoint.
+    ALIYUN_SMS_REGION: str = "cn-hangzhou"  # RegionId sent with SendSms.
+    ALIYUN_ACCESS_KEY_ID: str = ""  # AccessKey id of the RAM user that may send texts.
+    ALIYUN_ACCESS_KEY_SECRET: str = ""  # Its secret (signs each request).
+    ALIYUN_SMS_SIGN_NAME: str = ""  # The approved sign name (签名) the texts carry.
+
     # --- Points mall -------------------------------------------------------------------------
     POINT_ADJUSTMENT_MAX: int = 100  # Largest award or deduction an officer may make at once.
     POINT_RULE_MAX_POINTS: int = 1000  # Largest number of points a rule version may give or take per event.
@@ -264,6 +296,15 @@ class Settings(BaseSettings):
             raise SettingsError("CORRECTION_MAP_TILE_URL must be an http(s) URL with {z}, {x} and {y}")
         if self.ENV == "production" and not self.RATELIMIT_ENABLED:
             raise SettingsError("CORRECTION_RATELIMIT_ENABLED cannot be off in production")
+        if self.DELIVERY_PUSH_CHANNEL == "jpush" and not (self.JPUSH_APP_KEY and self.JPUSH_MASTER_SECRET):
+            raise SettingsError("CORRECTION_DELIVERY_PUSH_CHANNEL=jpush needs CORRECTION_JPUSH_APP_KEY and "
+                                "CORRECTION_JPUSH_MASTER_SECRET")
+        if self.DELIVERY_SMS_CHANNEL == "aliyun_sms" and not (
+                self.ALIYUN_ACCESS_KEY_ID and self.ALIYUN_ACCESS_KEY_SECRET and self.ALIYUN_SMS_SIGN_NAME):
+            raise SettingsError("CORRECTION_DELIVERY_SMS_CHANNEL=aliyun_sms needs CORRECTION_ALIYUN_ACCESS_KEY_ID, "
+                                "CORRECTION_ALIYUN_ACCESS_KEY_SECRET and CORRECTION_ALIYUN_SMS_SIGN_NAME")
+        if self.DELIVERY_BATCH_SIZE < 1 or self.DELIVERY_SEND_CONCURRENCY < 1 or self.DELIVERY_MAX_ATTEMPTS < 1:
+            raise SettingsError("CORRECTION_DELIVERY_BATCH_SIZE, _SEND_CONCURRENCY and _MAX_ATTEMPTS are at least 1")
         for name in type(self).model_fields:
             if name.endswith("RATE_LIMIT"):
                 try:

@@ -1,4 +1,4 @@
-"""GET /jobs: each job's last run and next run, for supervisors."""
+"""GET /jobs: each job's last run and next run, and the dispatcher's backlog, for supervisors."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -10,6 +10,7 @@ from flask import current_app
 
 from correction.api import ApiBlueprint
 from correction.database import db
+from correction.delivery.listing import backlog
 from correction.scheduler_state import JobRun
 from correction.schemas import Output, UtcDateTime
 from correction.time import now
@@ -28,6 +29,14 @@ class LastRun(Output):
     host: str | None
 
 
+class Backlog(Output):
+    queued: int  # waiting to be sent, retries included
+    due: int  # of those, due now
+    sending: int
+    failed_last_24h: int
+    lag_seconds: float  # how long the oldest due message has waited
+
+
 class JobOut(Output):
     id: str
     description: str
@@ -36,6 +45,7 @@ class JobOut(Output):
     last_run: LastRun | None
     last_error_at: UtcDateTime | None
     failures_last_24h: int
+    backlog: Backlog | None = None  # the dispatcher's (dispatch_notifications only)
 
 
 class JobList(Output):
@@ -63,7 +73,8 @@ def list_jobs():
             "last_run": None if run is None else {
                 "started_at": run.started_at, "duration_ms": run.duration_ms, "rows": run.rows,
                 "outcome": "ok" if run.ok else "error", "error": run.error, "host": run.host},
-            "last_error_at": errors.get(spec.id), "failures_last_24h": failures.get(spec.id, 0)})
+            "last_error_at": errors.get(spec.id), "failures_last_24h": failures.get(spec.id, 0),
+            "backlog": backlog(db.session, at) if spec.id == "dispatch_notifications" else None})
     return {"items": items}
 
 

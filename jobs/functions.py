@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from correction.auth.lockout import forget_stale_failures
 from correction.checkins.period_spot_checks import issue_period_spot_checks
+from correction.delivery.dispatcher import dispatch
 from correction.monitoring import retention, scoring, sweeps
 
 missed_checkins = sweeps.sweep_missed_checkins
@@ -16,6 +17,7 @@ forget_login_failures = forget_stale_failures
 missed_checkin_penalties = scoring.apply_missed_checkin_penalties
 compliant_week_awards = scoring.award_compliant_week
 period_spot_checks = issue_period_spot_checks
+dispatch_notifications = dispatch
 
 
 def weekly_reports(session, settings, now):

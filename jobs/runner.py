@@ -3,7 +3,8 @@
 `flask jobs run` blocks. A second copy waits as a standby and takes over within
 SCHEDULER_STANDBY_POLL_SECONDS of the leader's death. A leader that loses its lock connection
 (database gone) stops scheduling and goes back to waiting, so two leaders never run at once.
-While it leads, the leader upserts a heartbeat row every SCHEDULER_HEARTBEAT_SECONDS, which
+On PostgreSQL the leader also listens for queued notifications and dispatches them at once
+(correction.delivery.wakeup). While it leads, the leader upserts a heartbeat row every SCHEDULER_HEARTBEAT_SECONDS, which
 /readyz reads. Each job run is one unit of work: commit on success, roll back on error; either way a JobRun
 row records it, and the next run retries.
 """
@@ -22,6 +23,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from filelock import FileLock, Timeout
 
 from correction.database import db
+from correction.delivery.wakeup import start_listener
 from correction.scheduler_state import JobRun, beat
 from correction.time import UTC
 
@@ -188,7 +190,14 @@ def run_forever(app, stop: threading.Event | None = None) -> None:
 
         guard = threading.Thread(target=watchdog, daemon=True)
         guard.start()
-        scheduler.start()  # blocks until the watchdog shuts it down
+        leading = threading.Event()  # set when this leadership ends: the listener stops with it
+        listener = start_listener(app, leading)
+        try:
+            scheduler.start()  # blocks until the watchdog shuts it down
+        finally:
+            leading.set()
+            if listener is not None:
+                listener.join(timeout=5)
         lock.release()
     lock.release()
 

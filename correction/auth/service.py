@@ -161,7 +161,7 @@ def revoke_token(session, token_id: int, now: datetime) -> None:
 
 
 def logout(session, principal: Principal, now: datetime) -> None:
-    """End this login; on a supervisee's phone, end that phone's ingest key too.
+    """End this login; on a supervisee's phone, end that phone's ingest key and push id too.
 
     Traccar or OwnTracks on a phone report as its owner: once they log out there, nothing on
     that phone may keep doing so until they log in and issue a key again.
@@ -169,6 +169,8 @@ def logout(session, principal: Principal, now: datetime) -> None:
     revoke_token(session, principal.token_id, now)
     if not principal.is_officer and principal.device_id is not None:
         end_ingest_keys(session, Device.id == principal.device_id)
+        # Pushes stop too: whoever uses the phone next must not see this person's notices.
+        session.execute(sa.update(Device).where(Device.id == principal.device_id).values(push_token=None))
 
 
 def reset_device(session, principal: Principal, supervisee_id: int, now: datetime) -> Supervisee:
@@ -176,7 +178,7 @@ def reset_device(session, principal: Principal, supervisee_id: int, now: datetim
     person = get_supervisee(session, principal, supervisee_id)
     end_ingest_keys(session, Device.supervisee_id == person.id)
     session.execute(sa.update(Device).where(Device.supervisee_id == person.id, Device.active)
-                    .values(active=False, unbound_at=now))
+                    .values(active=False, unbound_at=now, push_token=None))
     # The old phone's logins end with its binding: it can no longer act as the supervisee.
     session.execute(sa.update(AuthToken).where(AuthToken.supervisee_id == person.id, AuthToken.revoked_at.is_(None))
                     .values(revoked_at=now))

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from ..database import insert_for, json_object
 from ..errors import Conflict, DomainError, NotFound, ValidationFailed
 from ..notifications.models import Notification
+from ..notifications.service import wake_dispatcher
 from ..people.access import Principal
 from ..people.models import Office, Supervisee
 from ..time import TZDateTime, iso_z
@@ -194,7 +195,10 @@ def _tell_covered(session, period: SupervisionPeriod, event: str, title: str, bo
     stmt = insert(Notification).from_select(
         ["supervisee_id", "kind", "title", "body", "data", "dedupe_key", "created_at"], select
     ).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    return session.execute(stmt, execution_options={"preserve_rowcount": True}).rowcount
+    queued = session.execute(stmt, execution_options={"preserve_rowcount": True}).rowcount
+    if queued:
+        wake_dispatcher(session)
+    return queued
 
 
 def _declared_text(settings, period: SupervisionPeriod) -> str:

@@ -20,7 +20,7 @@ from ..leave.service import close_on_return
 from ..locations.fixes import fix_refusal
 from ..locations.geometry import distance_m
 from ..locations.service import active_zones
-from ..notifications.service import notify
+from ..notifications.service import acknowledge, notify
 from ..people.access import Principal, get_in_scope
 from ..people.models import Station, Supervisee
 from ..people.service import get_supervisee
@@ -130,6 +130,9 @@ def check_in(session, settings, principal: Principal, *, kind: str, fix: Fix, qr
     if spot is not None:
         session.execute(sa.update(SpotCheck).where(SpotCheck.id == spot.id, SpotCheck.status == "pending")
                         .values(status="answered", answered_at=now))
+        acknowledge(session, dedupe_key=f"spot_check:{spot.id}", now=now)  # no text need follow
+    else:
+        acknowledge(session, dedupe_key=f"reminder:{person.id}:{window.key}", now=now)
     accepted = Checkin(id=new_id, outcome="accepted", refusal_code=None, **attempt)  # as written, not re-read
     if back is not None and (kind == "station" or _inside_home_area(session, person.id, fix)):
         close_on_return(session, person.id, now)  # 销假: back home, reported
@@ -186,7 +189,7 @@ def tell_spot_check(session, spot: SpotCheck, minutes: int, now: datetime) -> No
     notify(session, supervisee_id=spot.supervisee_id, kind="spot_check", title="实时签到 Spot check",
            body=f"Check in with a fresh location within {minutes} minutes.", now=now,
            data={"spot_check_id": spot.id, "due_at": iso_z(spot.due_at)},
-           dedupe_key=f"spot_check:{spot.id}")
+           dedupe_key=f"spot_check:{spot.id}", expires_at=spot.due_at)  # never sent once it is due
 
 
 def pending_spot_checks(session, supervisee_id: int, now: datetime) -> list[SpotCheck]:

@@ -19,6 +19,7 @@ from ..database import insert_for, iso_utc_text, json_object
 from ..leave.models import LeaveRequest
 from ..locations.models import LocationFix
 from ..notifications.models import Notification
+from ..notifications.service import wake_dispatcher
 from ..people.models import Device, Supervisee
 from ..scheduler_state import advance_watermark, watermark
 from ..time import TZDateTime, iso_z
@@ -175,12 +176,16 @@ def send_window_reminders(session, settings, now: datetime) -> int:
         select = sa.select(
             Supervisee.id, sa.literal("reminder"), sa.literal("签到提醒 Check-in reminder"),
             sa.literal(f"A check-in closes at {closing.closes_at.astimezone(zone):%H:%M} today."),
-            json_object(session, window_key=w.c.key, kind=w.c.kind),
-            sa.literal("reminder:") + sa.cast(Supervisee.id, sa.String) + sa.literal(":") + w.c.key, _at(now)
+            json_object(session, window_key=w.c.key, kind=w.c.kind,
+                        closes_at=sa.literal(iso_z(closing.closes_at))),
+            sa.literal("reminder:") + sa.cast(Supervisee.id, sa.String) + sa.literal(":") + w.c.key, _at(now),
+            _at(closing.closes_at)
         ).select_from(Supervisee).join(w, sa.true()).where(closing.due(w))
         stmt = insert(Notification).from_select(
-            ["supervisee_id", "kind", "title", "body", "data", "dedupe_key", "created_at"], select
+            ["supervisee_id", "kind", "title", "body", "data", "dedupe_key", "created_at", "expires_at"], select
         ).on_conflict_do_nothing(index_elements=["dedupe_key"])
         sent += _rowcount(session, stmt)
+    if sent:
+        wake_dispatcher(session)
     advance_watermark(session, "reminders", now)
     return sent

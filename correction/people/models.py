@@ -154,6 +154,9 @@ class Device(db.Model):
     unbound_at: Mapped[datetime | None]
     # Fixes this phone sent that were refused (a wrong clock, no accuracy...): the app is told,
     # but Traccar and OwnTracks are answered 200 so they stop resending. Officers see the last one.
+    # The push service's id of the app on this phone (JPush registration id), posted after login;
+    # a logout on this phone or a device reset removes it.
+    push_token: Mapped[str | None] = mapped_column(sa.String(200))
     refused_fixes: Mapped[int] = mapped_column(default=0, server_default="0")
     last_refusal: Mapped[str | None] = mapped_column(sa.String(40))
     last_refusal_at: Mapped[datetime | None]

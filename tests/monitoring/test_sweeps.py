@@ -332,7 +332,8 @@ def test_a_reminder_goes_out_once_before_an_unsatisfied_window_closes(app, clien
 
     items = client.get(f"{API}/me/notifications", headers=auth.supervisee(idle)).get_json()["items"]
     assert [(n["kind"], n["data"]) for n in items] == [("reminder", {"window_key": "remote:2026-11-25",
-                                                                     "kind": "remote"})]
+                                                                     "kind": "remote",
+                                                                     "closes_at": "2026-11-25T12:00:00Z"})]
 
 
 def test_reminders_catch_up_after_downtime_but_never_for_a_window_already_closed(app, clock, person):

@@ -118,16 +118,19 @@ def _instant(text: str | None) -> datetime | None:
 _RESTORE = sa.text("UPDATE zone_states SET last_fix_at = :last_fix_at "
                    "WHERE supervisee_id = :supervisee_id AND zone_key = :zone_key")
 
-# The key and the lock first (as service.evaluate takes it), then the fix: a fix's foreign key takes a
+# The key and the lock first (as service.evaluate takes it), then the fix (the key's device is found
+# first, and the person by its primary key, whatever the planner thinks of the tables' sizes): a fix's foreign key takes a
 # key share on the person's row, which the lock's FOR NO KEY UPDATE does not conflict with. The zone
 # states' last fix moves only when the fix was stored and nobody evaluated since the snapshot; the
 # keys are those service.zone_keys gives for the zones that apply.
 _ONE_FIX = sa.text("""
-WITH person AS (
+WITH device AS MATERIALIZED (
+    SELECT id, supervisee_id, ingest_key_last_used_at FROM devices
+    WHERE ingest_key_hash = :key_hash AND active AND ingest_key_issued_at > :issued_after
+), person AS (
     UPDATE supervisees AS s SET location_seq = s.location_seq + 1
-    FROM devices AS d
-    WHERE d.ingest_key_hash = :key_hash AND d.active AND d.ingest_key_issued_at > :issued_after
-      AND s.id = d.supervisee_id AND s.status = 'active'
+    FROM device AS d
+    WHERE s.id = (SELECT supervisee_id FROM device) AND d.supervisee_id = s.id AND s.status = 'active'
     RETURNING s.id, s.office_id, s.location_seq, d.id AS device_id, d.ingest_key_last_used_at AS last_used_at
 ), seen AS (
     SELECT person.*, (SELECT location_seq FROM supervisees WHERE id = person.id) AS seen_seq FROM person

@@ -101,12 +101,14 @@ def main() -> None:
     scratch = Path(tempfile.mkdtemp(prefix="ingest-http-"))
     try:
         devices = devices_file(url, scratch)
-        # Fix times: every run of wrk gets its own stretch, later than the previous one, so each
-        # device's fixes arrive in time order (a late fix is the evaluator's rare, replaying path).
-        clock = [int(time.time()) - 30 * 86400]
+        # Fix times: every run of wrk gets its own half day, later than the previous one, so each
+        # device's fixes arrive in time order (a late fix is the evaluator's rare, replaying path),
+        # all of them in the past and within retention (a refused fix would be measuring refusals).
+        runs = len(LINES) * (args.rounds + 1)
+        clock = [int(time.time()) - (runs + 2) * 43200]
 
         def env(bare: bool) -> dict[str, str]:
-            clock[0] += 3 * 86400
+            clock[0] += 43200
             return {"WRK_DEVICES": str(devices), "BASE": str(clock[0]), "WRK_BARE": "1" if bare else "0"}
 
         server_env = {"DATABASE_URL": url, "CORRECTION_LOG_LEVEL": "WARNING"}
@@ -124,8 +126,19 @@ def main() -> None:
                             print(f"  round {round_no + 1} {label}: {result['rate']:.0f} req/s, p99 "
                                   f"{result['p99']:.0f} ms, non-2xx {result['non_2xx']}", file=sys.stderr)
         print_table(results, args)
+        print(stored_counts(url))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def stored_counts(url: str) -> str:
+    """How many fixes each side stored: OsmAnd and OwnTracks answer 200 to a refused fix too."""
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.connect() as conn:
+        app = conn.execute(sa.text("SELECT source, count(*) FROM location_fixes GROUP BY source ORDER BY source")).all()
+        bare = conn.execute(sa.text("SELECT count(*) FROM bare_fixes")).scalar_one()
+    engine.dispose()
+    return "stored: " + ", ".join(f"{source} {n:,}" for source, n in app) + f"; bare {bare:,}"
 
 
 def print_table(results: list[list[dict]], args) -> None:

@@ -15,7 +15,8 @@ end
 function request()
   counter = counter + 1
   local d = 1 + thread_no + 2 * (counter % (#KEYS / 2))
-  local start = base + (counter * 2 + thread_no) * 100
+  -- a device's next batch (50 requests later) starts where this one ends: 100 fixes, 1 s apart
+  local start = base + counter * 2 + thread_no
   local fixes = {}
   for i = 0, 99 do
     fixes[#fixes + 1] = string.format(

@@ -8,7 +8,7 @@ TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export TEST_DATABASE_URL
 export FLASK_APP := wsgi
 
-.PHONY: demo run test lint test-sqlite test-postgresql install install-dev migrate seed clean fonts chromium vendor translations
+.PHONY: demo run test lint test-sqlite test-postgresql install install-dev migrate seed clean fonts chromium vendor translations bench-tools
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,16 @@ translations: install-dev
 	  -o $(CONSOLE_I18N)/messages.pot correction/console
 	$(BIN)/pybabel update -i $(CONSOLE_I18N)/messages.pot -d $(CONSOLE_I18N) -l zh_Hans_CN --ignore-obsolete
 	$(BIN)/pybabel compile -d $(CONSOLE_I18N) -l zh_Hans_CN
+
+# benchmarks/ingest_http.py drives the servers with wrk: Debian's wrk, installed when we can (root).
+bench-tools:
+	@if ! command -v wrk >/dev/null && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing wrk for benchmarks/ingest_http.py"; \
+	  (apt-get install -y -q wrk >/dev/null 2>&1 || \
+	   (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q wrk >/dev/null 2>&1)) || \
+	  echo "could not install wrk"; \
+	fi
+	@command -v wrk >/dev/null || echo "wrk is missing: run make bench-tools as root"
 
 # A random SECRET_KEY made once for this checkout (mode 0600) and reused by every command below:
 # the seeded national-ID hashes depend on it. An exported SECRET_KEY or CORRECTION_SECRET_KEY wins.

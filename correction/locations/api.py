@@ -15,7 +15,7 @@ from ..people.models import Supervisee
 from ..people.service import get_supervisee
 from ..ratelimit import RateLimit
 from ..time import now
-from . import clients, ingest_keys, service, track, zones
+from . import clients, ingest_keys, service, single, track, zones
 from .schemas import (BatchIn, BatchOut, IngestKeyOut, IngestKeyStatus, TrackQuery, ZoneIn, ZoneList,
                       ZoneOut)
 
@@ -144,56 +144,73 @@ def _parsed(adapter, payload):
 def _ingest_osmand(key, fix, json_mode: bool):
     if not key:
         raise DomainError("The device id (ingest key) is missing.", code="device_id_missing")
-    person = ingest_keys.person_for_key(db.session, _settings(), str(key), now())
-    if person is None:
+    known = _ingest_one(str(key), fix, "osmand") if fix is not None else \
+        ingest_keys.person_for_key(db.session, _settings(), str(key), now()) is not None
+    if not known:
         if json_mode:
             raise DomainError("Unknown device.", status=404, code="unknown_device")
         raise DomainError("Unknown device.", code="unknown_device")
     if fix is None:
         raise DomainError("The report has no position.", code="invalid_fix")
-    _ingest_one(person, fix, "osmand")
     return current_app.response_class(b"", status=200, mimetype="text/plain")
 
 
 @bp.operation("POST", "/ingest/owntracks", summary="OwnTracks HTTP mode (Basic auth: the ingest key as password)",
               media_type="application/json", errors=(400, 401), rate_limit=OWNTRACKS_LIMIT)
 def owntracks():
-    person = _owntracks_person()
+    key = _owntracks_credential()
     raw = request.get_data()
-    if raw.strip():
-        message = _json_object(raw)
-        try:
-            fix = clients.owntracks_fix(message)
-        except (clients.ClientPayloadError, ValueError, OverflowError) as error:
-            raise DomainError(str(error), code="invalid_fix") from None
-        if fix is not None:
-            _ingest_one(person, fix, "owntracks")
+    fix = _owntracks_message(raw) if raw.strip() else None
+    # A location is stored with the key's check in one go; anything else checks the key first, so
+    # a stranger's bad body is answered 401 as before.
+    known = _ingest_one(key, fix, "owntracks") if fix is not None else \
+        ingest_keys.person_for_key(db.session, _settings(), key, now()) is not None
+    if not known:
+        raise Unauthorized("Unknown ingest key.", headers=_CHALLENGE)
+    if raw.strip() and fix is None:
+        _owntracks_fix(_json_object(raw))  # not a location (or unreadable): answered as ever
     return []
 
 
-def _owntracks_person() -> Supervisee:
-    challenge = {"WWW-Authenticate": 'Basic realm="correction"'}
+_CHALLENGE = {"WWW-Authenticate": 'Basic realm="correction"'}
+
+
+def _owntracks_credential() -> str:
     scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "basic":
-        raise Unauthorized("Send the ingest key as the Basic auth password.", headers=challenge)
+        raise Unauthorized("Send the ingest key as the Basic auth password.", headers=_CHALLENGE)
     try:
         user, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
     except ValueError:
-        raise Unauthorized("Malformed Basic credentials.", headers=challenge) from None
-    person = ingest_keys.person_for_key(db.session, _settings(), password or user, now())
-    if person is None:
-        raise Unauthorized("Unknown ingest key.", headers=challenge)
-    return person
+        raise Unauthorized("Malformed Basic credentials.", headers=_CHALLENGE) from None
+    return password or user
 
 
-def _ingest_one(person: Supervisee, fix: dict, source: str) -> None:
+def _owntracks_message(raw: bytes) -> dict | None:
+    """The fix of an OwnTracks body, or None when it has none or cannot be read (not yet an error)."""
+    try:
+        return _owntracks_fix(_json_object(raw))
+    except DomainError:
+        return None
+
+
+def _owntracks_fix(message: dict) -> dict | None:
+    try:
+        return clients.owntracks_fix(message)
+    except (clients.ClientPayloadError, ValueError, OverflowError) as error:
+        raise DomainError(str(error), code="invalid_fix") from None
+
+
+def _ingest_one(key: str, fix: dict, source: str) -> bool:
+    """Store and evaluate a real client's fix; say whether the key is known."""
     settings = _settings()
     if not fix.get("accuracy_m"):
         fix["accuracy_m"] = settings.UNKNOWN_ACCURACY_M
-    result = service.ingest(db.session, settings, person, [fix], source=source, now=now())
-    if result.refused:
+    result = single.ingest_fix(db.session, settings, key, fix, source=source, now=now())
+    if result is not None and result.refused:
         # Retrying would not help the client: the fix is refused for good. Say so in the log only.
-        log.info("%s fix refused for supervisee %s: %s", source, person.id, result.refused[0]["code"])
+        log.info("%s fix refused: %s", source, result.refused[0]["code"])
+    return result is not None
 
 
 @bp.operation("GET", "/supervisees/<id:supervisee_id>/zones", summary="A supervisee's active zones",

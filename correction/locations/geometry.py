@@ -116,6 +116,11 @@ def compile_zone(geometry: dict) -> ZoneShape:
     return _compile(json.dumps(geometry, sort_keys=True))
 
 
+def compile_zone_text(geometry_json: str) -> ZoneShape:
+    """Return the ZoneShape of a validated geometry as its stored JSON text (cached by the text)."""
+    return _compile(geometry_json)
+
+
 @lru_cache(maxsize=4096)
 def _compile(geometry_json: str) -> ZoneShape:
     geometry = json.loads(geometry_json)

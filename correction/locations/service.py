@@ -42,19 +42,19 @@ def ingest(session, settings, person: Supervisee, raw_fixes: list[Any], *, sourc
     """Store the good fixes of a batch, refuse the bad ones with reasons, evaluate the new ones."""
     result = IngestResult()
     rows: list[dict[str, Any]] = []
-    for index, fix, refusal in _checked(settings, raw_fixes, now):
+    for index, fix, refusal in checked(settings, raw_fixes, now):
         if refusal:
             result.refused.append({"index": index, "code": refusal[0], "message": refusal[1]})
             continue
         rows.append({**dict(fix), "supervisee_id": person.id, "received_at": now, "source": source})
-    if result.refused:
-        _note_refusals(session, person.id, result.refused, now)
     if rows:
         new = sorted(_store(session, rows), key=lambda f: f.recorded_at)
         result.stored = len(new)
         result.skipped = len(rows) - result.stored
         if new:
             evaluate(session, settings, person, new, now)
+    if result.refused:  # after the person's lock, as a single fix's ingest takes it (locations.single)
+        _note_refusals(session, person.id, result.refused, now)
     count_fixes(result.stored, result.skipped, [r["code"] for r in result.refused])
     return result
 
@@ -68,7 +68,7 @@ def _note_refusals(session, supervisee_id: int, refused: list[dict[str, Any]], n
 _FIXES = TypeAdapter(list[FixIn])
 
 
-def _checked(settings, raw_fixes: list[Any], now: datetime):
+def checked(settings, raw_fixes: list[Any], now: datetime):
     """Yield (index, fix or None, refusal or None) for every raw fix, in order.
 
     The whole batch is validated in one call; only a batch with a bad fix in it is
@@ -180,7 +180,7 @@ def _check_speed(session, settings, person, fixes, zone, now) -> None:
 
 
 @dataclass
-class _ActiveZone:
+class ActiveZone:
     id: int
     kind: str
     name: str
@@ -192,7 +192,7 @@ class _ActiveZone:
         return (self.starts is None or self.starts <= at) and (self.ends is None or at <= self.ends)
 
 
-def active_zones(session, person_id: int, since: datetime) -> list[_ActiveZone]:
+def active_zones(session, person_id: int, since: datetime) -> list[ActiveZone]:
     """Return the person's zones; a leave's zones carry the period they permitted.
 
     A leave permits its destination and route from its start until the return (销假) or its
@@ -200,7 +200,7 @@ def active_zones(session, person_id: int, since: datetime) -> list[_ActiveZone]:
     period ended before ``since`` are left out.
     """
     rows = session.execute(_ACTIVE_ZONES, {"supervisee_id": person_id, "since": since}).all()
-    return [_ActiveZone(row.id, row.kind, row.name, compile_zone(row.geometry), row.applies_from, row.applies_until)
+    return [ActiveZone(row.id, row.kind, row.name, compile_zone(row.geometry), row.applies_from, row.applies_until)
             for row in rows]
 
 
@@ -208,11 +208,12 @@ def active_zones(session, person_id: int, since: datetime) -> list[_ActiveZone]:
 _ACTIVE_ZONES = sa.select(Zone.id, Zone.kind, Zone.name, Zone.geometry, Zone.applies_from, Zone.applies_until).where(
     Zone.supervisee_id == sa.bindparam("supervisee_id"), Zone.active,
     sa.or_(Zone.applies_until.is_(None), Zone.applies_until >= sa.bindparam("since")))
-# FOR NO KEY UPDATE: evaluators of one person queue, but the key-share lock that storing a fix takes
-# through its foreign key does not conflict with it, so two uploads that both stored first cannot
-# deadlock waiting for each other (FOR UPDATE did, under Traccar Client's single-fix requests).
-_LOCK_PERSON = (sa.select(Supervisee.id).where(Supervisee.id == sa.bindparam("supervisee_id"))
-                .with_for_update(key_share=True))
+# An UPDATE of a column no key uses locks the row FOR NO KEY UPDATE: evaluators of one person queue,
+# but the key-share lock that storing a fix takes through its foreign key does not conflict with it,
+# so two uploads that both stored first cannot deadlock waiting for each other (FOR UPDATE did, under
+# Traccar Client's single-fix requests). The count tells a single-fix ingest that someone evaluated
+# while it waited (locations.single). Text, so that no ``onupdate`` of the model touches the row.
+_LOCK_PERSON = sa.text("UPDATE supervisees SET location_seq = location_seq + 1 WHERE id = :supervisee_id")
 _REAL_FIX_BEFORE = (
     sa.select(*_EVALUATED).where(LocationFix.supervisee_id == sa.bindparam("supervisee_id"),
                                  LocationFix.recorded_at < sa.bindparam("before"), LocationFix.is_mock.is_(False))
@@ -226,7 +227,7 @@ _ZONE_STATES = sa.select(ZoneState).where(ZoneState.supervisee_id == sa.bindpara
                                           ZoneState.zone_key.in_(sa.bindparam("keys", expanding=True)))
 
 
-def observations(zones: list[_ActiveZone], zone_key: str, fixes) -> list[tuple[str | None, float | None]]:
+def observations(zones: list[ActiveZone], zone_key: str, fixes) -> list[tuple[str | None, float | None]]:
     """For each fix: inside/outside (None when its accuracy leaves it open) and the signed distance."""
     lats, lons = np.array([f.lat for f in fixes]), np.array([f.lon for f in fixes])
     accuracy = np.array([f.accuracy_m for f in fixes])
@@ -246,8 +247,7 @@ def observations(zones: list[_ActiveZone], zone_key: str, fixes) -> list[tuple[s
 
 def _check_zones(session, settings, person, fixes, now) -> None:
     zones = active_zones(session, person.id, since=fixes[0].recorded_at)
-    keys = ([PERMITTED] if any(z.kind == "permitted" for z in zones) else []) + \
-        [f"exclusion:{z.id}" for z in zones if z.kind == "exclusion"]
+    keys = zone_keys(zones)
     if not keys:
         return
     states = {s.zone_key: s for s in session.execute(_ZONE_STATES, {"supervisee_id": person.id, "keys": keys})
@@ -284,6 +284,12 @@ def _check_zones(session, settings, person, fixes, now) -> None:
         for fix, (seen, distance) in zip(fresh, seen_by_fix):
             if seen is not None:
                 _advance(session, settings, person, seen_zones, state, seen, fix, distance, now)
+
+
+def zone_keys(zones: list[ActiveZone]) -> list[str]:
+    """The zone states these zones are watched by: the permitted area (their union), each exclusion."""
+    return ([PERMITTED] if any(z.kind == "permitted" for z in zones) else []) + \
+        [f"exclusion:{z.id}" for z in zones if z.kind == "exclusion"]
 
 
 def _arrived_late(state: ZoneState, fixes) -> bool:

@@ -239,7 +239,8 @@ def test_a_district_goes_live_on_an_empty_database_by_the_operations_guide(empty
         scheduler.wait(timeout=30)
 
     imports = import_requests(client)
-    assert {status: imports[status] - imports_before.get(status, 0) for status in imports} == {"200": 4, "422": 1}
+    answered_here = {status: count - imports_before.get(status, 0) for status, count in imports.items()}
+    assert {status: n for status, n in answered_here.items() if n} == {"200": 4, "422": 1}
     assert [s.value for s in samples(client, "correction_scheduler_heartbeat_age_seconds")][0] < timedelta(
         minutes=1).total_seconds()
     assert client.get("/metrics").status_code == 404  # not for anyone without the operators' token

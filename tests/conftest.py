@@ -88,6 +88,26 @@ def pg_url() -> str:
     return normalise_database_url(os.environ.get("TEST_DATABASE_URL", DEFAULT_PG_URL))
 
 
+@pytest.fixture
+def empty_database_url(db_kind, pg_url, tmp_path):
+    """A database with nothing in it, not even the schema: a new SQLite file, or a new PostgreSQL
+    database beside the test database (named by the process, so concurrent runs do not collide)."""
+    if db_kind == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    name = f"correction_empty_{os.getpid()}"
+    server = sa.create_engine(sa.engine.make_url(pg_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with server.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield sa.engine.make_url(pg_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with server.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        server.dispose()
+
+
 def reset_pg_schema(url: str) -> None:
     engine = sa.create_engine(url)
     with engine.begin() as conn:

@@ -8,7 +8,6 @@ on a database built only by the migrations.
 """
 from __future__ import annotations
 
-import os
 
 import pytest
 import sqlalchemy as sa
@@ -19,33 +18,6 @@ from alembic.script import ScriptDirectory
 from correction.app import create_app
 from correction.database import db
 from tests.conftest import make_settings as settings_for
-
-PG_DATABASE = f"correction_migrations_test_{os.getpid()}"  # concurrent runs do not collide
-
-
-def _pg_admin_engine(pg_url: str) -> sa.Engine:
-    """An AUTOCOMMIT engine on the server's maintenance database (CREATE/DROP DATABASE)."""
-    url = sa.engine.make_url(pg_url).set(database="postgres")
-    return sa.create_engine(url, isolation_level="AUTOCOMMIT")
-
-
-@pytest.fixture
-def empty_database_url(db_kind, pg_url, tmp_path):
-    """A database with nothing in it: a new SQLite file, or a new PostgreSQL database."""
-    if db_kind == "sqlite":
-        yield f"sqlite:///{tmp_path / 'migrations.db'}"
-        return
-    admin = _pg_admin_engine(pg_url)
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{PG_DATABASE}" WITH (FORCE)'))
-        conn.execute(sa.text(f'CREATE DATABASE "{PG_DATABASE}"'))
-    try:
-        yield sa.engine.make_url(pg_url).set(database=PG_DATABASE).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{PG_DATABASE}" WITH (FORCE)'))
-        admin.dispose()
-
 
 @pytest.fixture
 def migration_app(empty_database_url):

@@ -20,7 +20,6 @@ from urllib.parse import parse_qs, urlparse
 import openpyxl
 import pyotp
 import pytest
-import sqlalchemy as sa
 from prometheus_client.parser import text_string_to_metric_families
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
@@ -37,25 +36,6 @@ METRICS_TOKEN = "operators-only-metrics-token"
 ADMIN_PASSWORD = "console-chosen-2026"
 HEADERS = ["姓名", "身份证号", "手机号", "矫正类别", "矫正开始日期", "矫正结束日期", "管理等级", "责任人"]
 PEOPLE = 500
-
-
-@pytest.fixture
-def empty_database(db_kind, pg_url, tmp_path):
-    """A database with nothing in it, not even the schema."""
-    if db_kind == "sqlite":
-        yield f"sqlite:///{tmp_path / 'district.db'}"
-        return
-    name = f"correction_first_district_{os.getpid()}"
-    server = sa.create_engine(sa.engine.make_url(pg_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with server.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield sa.engine.make_url(pg_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with server.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        server.dispose()
 
 
 @pytest.fixture
@@ -125,8 +105,8 @@ def samples(client, name: str) -> list:
             for s in family.samples if s.name == name]
 
 
-def test_a_district_goes_live_on_an_empty_database_by_the_operations_guide(empty_database, started):
-    env = deployment_env(empty_database)
+def test_a_district_goes_live_on_an_empty_database_by_the_operations_guide(empty_database_url, started):
+    env = deployment_env(empty_database_url)
 
     # 1-2. the release step, then the bureau and its first admin at the console
     flask(env, "db", "upgrade")
@@ -138,7 +118,7 @@ def test_a_district_goes_live_on_an_empty_database_by_the_operations_guide(empty
     assert ADMIN_PASSWORD not in made.stdout + made.stderr
 
     clock = FrozenClock(datetime.now(timezone.utc).replace(microsecond=0))
-    client = started(empty_database, clock).test_client()
+    client = started(empty_database_url, clock).test_client()
 
     # the scheduler is not running yet: the service is not ready, and says why
     not_ready = client.get("/readyz")

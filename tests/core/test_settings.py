@@ -50,19 +50,29 @@ def exact_type_of(annotation):
     return typing.get_origin(annotation) or annotation
 
 
+# Settings checked at start need a sample that passes the check...
+CHECKED_AT_START = {
+    "METRICS_TOKEN": "sample-metrics-token",  # at least 16 characters
+    "MAP_TILE_URL": "http://tiles.intranet/{z}/{x}/{y}.png",  # http(s)
+}
+# ... or the settings they cannot start without (a provider chosen needs its credentials).
+NEEDS = {
+    "DELIVERY_PUSH_CHANNEL": {"CORRECTION_JPUSH_APP_KEY": "app-key", "CORRECTION_JPUSH_MASTER_SECRET": "secret"},
+    "DELIVERY_SMS_CHANNEL": {"CORRECTION_ALIYUN_ACCESS_KEY_ID": "key-id", "CORRECTION_ALIYUN_ACCESS_KEY_SECRET": "secret",
+                             "CORRECTION_ALIYUN_SMS_SIGN_NAME": "矫正"},
+}
+
+
 @pytest.mark.parametrize("name", FIELDS)
 def test_every_setting_is_read_from_the_environment_with_its_declared_type(name):
     annotation = Settings.model_fields[name].annotation
     default = Settings.model_fields[name].get_default(call_default_factory=True)
     # rate limits are checked at start: their sample must be one
     value = "7 per hour" if name.endswith("RATE_LIMIT") else sample(annotation, default)
-    if name == "METRICS_TOKEN":  # a token is checked at start: at least 16 characters
-        value = "sample-metrics-token"
-    if name == "MAP_TILE_URL":  # a tile URL is checked at start: http(s)
-        value = "http://tiles.intranet/{z}/{x}/{y}.png"
+    value = CHECKED_AT_START.get(name, value)
     assert value != default
 
-    settings = Settings.from_env(environ={f"CORRECTION_{name}": as_environment(value)})
+    settings = Settings.from_env(environ={f"CORRECTION_{name}": as_environment(value), **NEEDS.get(name, {})})
 
     got = getattr(settings, name)
     assert type(got) is exact_type_of(annotation)

@@ -483,6 +483,32 @@ def test_an_imported_person_logs_in_only_after_an_officer_issues_a_password_then
 
 # --- two imports at once ----------------------------------------------------------------------------
 
+def two_imports_at_once(app, org, data: bytes, start: threading.Barrier | None = None) -> list:
+    """Post ``data`` for real from two threads, as the office's officer and as a supervisor (two
+    officers: one token's last-use update would queue the other request); return both answers."""
+    answers, failures = [None, None], []
+
+    def run(index):
+        try:
+            with app.app_context():
+                headers, office_id = [(org.headers, None), (org.supervisor_headers, org.office.id)][index]
+                client = app.test_client()
+                if start is not None:
+                    start.wait(timeout=30)
+                response = upload(client, headers, data, dry_run=False, office_id=office_id)
+                answers[index] = (response.status_code, response.get_json())
+        except Exception as error:  # surfaced below
+            failures.append(error)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not failures, failures
+    return answers
+
+
 @pytest.mark.postgresql_only
 def test_two_imports_of_the_same_file_at_once_enrol_each_person_once(app, org, monkeypatch):
     data = xlsx([person_row(i, 责任人=org.officer.officer.username) for i in range(1, 201)])
@@ -494,24 +520,7 @@ def test_two_imports_of_the_same_file_at_once_enrol_each_person_once(app, org, m
         return insert(*args, **kwargs)
 
     monkeypatch.setattr(service, "_insert", insert_when_both_have_checked)
-    answers, failures = [None, None], []
-
-    def run(index):  # two officers: one token's last-use update would queue the other request
-        try:
-            with app.app_context():
-                headers, office_id = [(org.headers, None), (org.supervisor_headers, org.office.id)][index]
-                response = upload(app.test_client(), headers, data, dry_run=False, office_id=office_id)
-                answers[index] = (response.status_code, response.get_json())
-        except Exception as error:  # surfaced below
-            failures.append(error)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-
-    assert not failures, failures
+    answers = two_imports_at_once(app, org, data)
     outcomes = sorted((status, body.get("created", body.get("error", {}).get("code"))) for status, body in answers)
     assert outcomes == [(200, 200), (409, "import_conflict")], outcomes
     assert count(app, Supervisee, Supervisee.phone.like("1390000%")) == 200
@@ -524,27 +533,7 @@ def test_on_sqlite_two_imports_at_once_queue_and_the_second_finds_the_rows_uncha
     if db_kind != "sqlite":
         pytest.skip("SQLite's BEGIN IMMEDIATE queues the writers; PostgreSQL races them (above)")
     data = xlsx([person_row(i, 责任人=org.officer.officer.username) for i in range(1, 201)])
-    start = threading.Barrier(2)
-    answers, failures = [None, None], []
-
-    def run(index):
-        try:
-            with app.app_context():
-                headers, office_id = [(org.headers, None), (org.supervisor_headers, org.office.id)][index]
-                client = app.test_client()
-                start.wait(timeout=30)
-                response = upload(client, headers, data, dry_run=False, office_id=office_id)
-                answers[index] = (response.status_code, response.get_json())
-        except Exception as error:  # surfaced below
-            failures.append(error)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-
-    assert not failures, failures
+    answers = two_imports_at_once(app, org, data, start=threading.Barrier(2))
     assert sorted((status, body["created"], body["unchanged"]) for status, body in answers) == [
         (200, 0, 200), (200, 200, 0)]
     assert count(app, Supervisee, Supervisee.phone.like("1390000%")) == 200

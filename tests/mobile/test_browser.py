@@ -1,0 +1,121 @@
+"""The supervisees' app in a phone-sized Chromium: login, check in by camera and GPS, offline, the status code."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from playwright.sync_api import expect
+
+from correction.checkins.models import Checkin
+from correction.checkins.qr import render_qr
+from correction.database import db
+from tests.factories import point_at, station_code
+
+
+def log_in(phone, login) -> None:
+    phone.goto("/app/")
+    phone.fill("#login-form input[name=phone]", login.supervisee.phone)
+    phone.fill("#login-form input[name=password]", login.password)
+    phone.click("#login-form button[type=submit]")
+
+
+def checkins(app, person_id: int) -> list[Checkin]:
+    with app.app_context():
+        return list(db.session.execute(sa.select(Checkin).where(Checkin.supervisee_id == person_id)
+                                       .order_by(Checkin.id)).scalars())
+
+
+def test_a_supervisee_logs_in_scans_the_station_code_and_is_checked_in(app, phone, make, clock, show_on_camera):
+    scene = make.scene(station=True, phone=False)
+    show_on_camera(render_qr(station_code(scene.station, clock()), "black"))
+    log_in(phone, scene.person)
+    station = phone.locator("#window-station-2026-11-01")
+    expect(station).to_contain_text("待签到")
+    station.get_by_role("button", name="扫码报到").click()
+    expect(phone.locator("#message")).to_have_text("签到成功：到所报到")
+    expect(station).to_contain_text("已完成")
+    [row] = checkins(app, scene.person_id)
+    assert (row.kind, row.outcome, row.station_id) == ("station", "accepted", scene.station.id)
+    assert row.device_id is not None and row.recorded_at == clock()  # the phone's clock, at the fix
+    assert phone.csp_violations == []
+
+
+@pytest.mark.parametrize("position", [point_at(2000.0)])
+def test_a_station_check_in_2_km_away_is_refused_in_plain_words(app, phone, make, clock, show_on_camera):
+    scene = make.scene(station=True, phone=False)
+    show_on_camera(render_qr(station_code(scene.station, clock()), "black"))
+    log_in(phone, scene.person)
+    phone.get_by_role("button", name="扫码报到").click()
+    expect(phone.locator("#message")).to_contain_text("您不在报到点：距离约 2000")
+    [row] = checkins(app, scene.person_id)
+    assert (row.outcome, row.refusal_code) == ("refused", "too_far_from_station")
+
+
+def test_an_offline_check_in_waits_and_is_sent_with_its_own_time_when_the_network_returns(app, phone, make, clock):
+    scene = make.scene(phone=False)
+    log_in(phone, scene.person)
+    remote = phone.locator("#window-remote-2026-11-23")
+    expect(remote).to_contain_text("待签到")
+    taken = clock()
+    phone.context.set_offline(True)
+    remote.get_by_role("button", name="在此签到").click()
+    expect(phone.locator("#message")).to_contain_text("签到已保存")
+    expect(phone.locator("#queue")).to_have_text("1 条签到等待联网后发送。")
+    assert checkins(app, scene.person_id) == []
+
+    clock.advance(minutes=3)
+    phone.clock.set_fixed_time(clock())
+    phone.context.set_offline(False)
+    expect(phone.locator("#message")).to_contain_text("离线签到已发送")
+    expect(phone.locator("#queue")).to_be_hidden()
+    [row] = checkins(app, scene.person_id)
+    assert (row.kind, row.outcome) == ("remote", "accepted")
+    assert (row.recorded_at, row.received_at) == (taken, taken + timedelta(minutes=3))
+
+
+@pytest.fixture
+def settings_overrides() -> dict:
+    return {"STATUS_CODE_TTL_SECONDS": 3}  # the app renews the code every 2 s (four fifths of its life)
+
+
+def test_a_first_login_changes_the_password_then_the_status_code_shows_and_renews(app, phone, make):
+    office = make.office()
+    person = make.supervisee(office, password_change_required=True)
+    asked = []
+    phone.on("request", lambda request: request.url.endswith("/api/v1/me/code.png") and asked.append(request))
+    log_in(phone, person)
+    expect(phone.locator("#screen-password")).to_be_visible()
+    phone.fill("#password-form input[name=current_password]", person.password)
+    phone.fill("#password-form input[name=new_password]", "a-new-secret-42")
+    phone.fill("#password-form input[name=repeat]", "a-new-secret-42")
+    phone.click("#password-form button[type=submit]")
+    expect(phone.locator("#screen-today")).to_be_visible()
+
+    phone.get_by_role("link", name="矫正码").click()
+    expect(phone.locator("#code-frame")).to_have_attribute("data-colour", "green")
+    expect(phone.locator("#code-colour")).to_have_text("绿码：正常")
+    code = phone.locator("#status-code")
+    assert code.evaluate("img => img.naturalWidth") >= 200 and code.bounding_box()["width"] >= 300
+    expect(code).to_have_attribute("data-renewals", "1", timeout=5000)
+    assert len(asked) >= 2
+    assert phone.csp_violations == []
+
+
+def test_the_app_installs_its_worker_which_serves_the_shell_offline(phone, live_server):
+    phone.goto("/app/")
+    expect(phone.locator("#screen-login h1")).to_have_text("登录")
+    scope = phone.evaluate("navigator.serviceWorker.ready.then(r => r.scope)")
+    assert scope == f"{live_server}/app/"
+    phone.reload()
+    assert phone.evaluate("navigator.serviceWorker.controller !== null")  # the worker controls the page
+    manifest = phone.evaluate("fetch(document.querySelector('link[rel=manifest]').href).then(r => r.json())")
+    assert manifest["start_url"] == "/app/" and manifest["display"] == "standalone"
+
+    phone.context.set_offline(True)
+    phone.reload()
+    expect(phone.locator("#screen-login h1")).to_have_text("登录")  # shell, script and catalog from the cache
+    expect(phone.locator("#offline")).to_be_visible()
+    assert phone.locator("body").evaluate("b => getComputedStyle(b).backgroundColor") == "rgb(245, 247, 250)"
+    phone.locator("#language").click()
+    expect(phone.locator("#screen-login h1")).to_have_text("Log in")

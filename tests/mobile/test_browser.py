@@ -7,9 +7,10 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
-from correction.checkins.models import Checkin
+from correction.checkins.models import Checkin, SpotCheck
 from correction.checkins.qr import render_qr
 from correction.database import db
+from correction.mall.models import Order
 from tests.factories import point_at, station_code
 
 
@@ -119,3 +120,78 @@ def test_the_app_installs_its_worker_which_serves_the_shell_offline(phone, live_
     assert phone.locator("body").evaluate("b => getComputedStyle(b).backgroundColor") == "rgb(245, 247, 250)"
     phone.locator("#language").click()
     expect(phone.locator("#screen-login h1")).to_have_text("Log in")
+
+
+def test_a_spot_check_is_answered_from_its_notification(app, phone, make, client, clock):
+    scene = make.scene(officer_login=True, phone=False)
+    log_in(phone, scene.person)
+    expect(phone.locator("#screen-today")).to_be_visible()
+    asked = client.post("/api/v1/spot-checks", headers=scene.headers, json={"supervisee_id": scene.person_id})
+    assert asked.status_code == 201, asked.get_json()
+    clock.advance(minutes=2)
+    phone.clock.set_fixed_time(clock())
+    phone.get_by_role("link", name="消息").click()
+    notice = phone.locator("#notices li").first
+    expect(notice).to_contain_text("实时签到")
+    notice.get_by_role("button", name="回应点验").click()
+    expect(phone.locator("#message")).to_have_text("签到成功：实时点验")
+    expect(notice.get_by_role("button")).to_have_count(0)  # answered: the notice is read
+    with app.app_context():
+        spot = db.session.execute(sa.select(SpotCheck)).scalar_one()
+        assert (spot.status, spot.answered_at) == ("answered", clock())
+    [row] = checkins(app, scene.person_id)
+    assert (row.kind, row.outcome, row.spot_check_id) == ("spot", "accepted", spot.id)
+
+
+def test_a_redemption_whose_answer_is_lost_is_retried_with_its_key_and_makes_one_order(app, phone, make):
+    scene = make.scene(phone=False)
+    make.give(scene.person, 50)
+    item_id = make.item(scene.office, name="洗衣液", cost=20, stock=5)
+    keys = []
+
+    def lose_the_first_answer(route):
+        keys.append(route.request.headers["idempotency-key"])
+        if len(keys) == 1:
+            route.fetch()  # the server makes the order; its answer never reaches the phone
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    phone.route("**/api/v1/me/orders", lambda route: lose_the_first_answer(route)
+                if route.request.method == "POST" else route.continue_())
+    log_in(phone, scene.person)
+    phone.get_by_role("link", name="积分").click()
+    expect(phone.locator("#balance")).to_have_text("当前积分：50")
+    button = phone.locator(f"#item-{item_id} button")
+    button.click()
+    expect(button).to_have_text("确认兑换（20 积分）")
+    button.click()
+    expect(phone.locator("#message")).to_have_text("兑换成功：洗衣液，请到司法所领取。")
+    expect(phone.locator("#balance")).to_have_text("当前积分：30")
+    expect(phone.locator("#orders li")).to_have_count(1)
+    assert len(keys) == 2 and keys[0] == keys[1]
+    with app.app_context():
+        assert db.session.execute(sa.select(sa.func.count()).select_from(Order)).scalar_one() == 1
+
+
+def test_the_traccar_client_set_up_code_carries_a_key_the_osmand_endpoint_accepts(app, phone, make, client, clock,
+                                                                                  live_server):
+    scene = make.scene(phone=False)
+    log_in(phone, scene.person)
+    phone.get_by_role("link", name="更多").click()
+    expect(phone.locator("#traccar-status")).to_have_attribute("data-active", "0")
+    phone.get_by_role("button", name="生成设置二维码").click()
+    expect(phone.locator("#traccar-status")).to_have_attribute("data-active", "1")
+    # read the code as Traccar Client would: the picture, decoded (with the app's own decoder)
+    link = phone.locator("#traccar-code").evaluate("""img => {
+        const canvas = document.createElement('canvas');
+        canvas.width = img.naturalWidth; canvas.height = img.naturalHeight;
+        const context = canvas.getContext('2d');
+        context.drawImage(img, 0, 0);
+        return jsQR(context.getImageData(0, 0, canvas.width, canvas.height).data, canvas.width, canvas.height).data;
+    }""")
+    key = phone.locator("#traccar-key").inner_text()
+    assert link == f"{live_server}/api/v1/ingest/osmand?id={key}&accuracy=high&interval=60&buffer=true"
+    report = client.get(f"/api/v1/ingest/osmand?id={key}&lat=29.08&lon=119.65&accuracy=10"
+                        f"&timestamp={int(clock().timestamp())}")
+    assert report.status_code == 200, report.get_data(as_text=True)

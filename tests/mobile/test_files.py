@@ -9,6 +9,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from correction.alerts.workflow import ASKS_SUPERVISEE
 from correction.mobile import vendor
 from correction.mobile.blueprint import STATIC
 
@@ -78,7 +79,11 @@ def test_every_string_of_the_app_is_in_both_languages():
     used |= {f"window.{k}" for k in ("remote", "station", "spot", "period")}
     used |= {f"status.{s}" for s in ("upcoming", "open", "satisfied")}
     used |= {f"colour.{c}" for c in ("green", "yellow", "red")}
+    used |= {f"order.{s}" for s in ("pending", "fulfilled", "cancelled")}
+    used |= {f"alert.{kind}" for kind in ASKS_SUPERVISEE}
+    used |= {f"leave.{s}" for s in ("pending", "approved", "rejected", "closed")}
     service = (Path(vendor.__file__).parents[1] / "checkins" / "service.py").read_text()
     used |= {f"refusal.{code}" for code in re.findall(r'refuse\("([a-z_]+)"', service)}
+    used |= {f"refusal.{code}" for code in ("insufficient_points", "out_of_stock", "limit_reached", "item_inactive")}
     assert len(used) > 60
     assert sorted(used - set(zh)) == []

@@ -32,8 +32,8 @@ export function t(key, values = {}) {
   return text.replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
 }
 
-// A moment (ISO, UTC) as the supervisee's wall clock shows it, in ``zone``.
-export function localTime(iso, zone) {
+// A moment (ISO, UTC) as the supervisee's wall clock shows it, in ``zone`` (the phone's own by default).
+export function localTime(iso, zone = undefined) {
   return new Intl.DateTimeFormat(current === 'zh' ? 'zh-CN' : 'en-GB', {
     timeZone: zone, month: 'numeric', day: 'numeric', hour: '2-digit', minute: '2-digit',
   }).format(new Date(iso));

@@ -1,13 +1,16 @@
 // The app's screens: login (device binding, forced password change), today, check in, the status code.
 import { api, ApiError, NetworkError, setToken, whenUnauthorized } from './api.js';
-import { checkIn, FixError, flush, scan, takeFix } from './checkin.js';
+import { checkIn, flush, scan, takeFix } from './checkin.js';
 import * as i18n from './i18n.js';
+import { showPoints } from './mall.js';
+import { showMore } from './more.js';
+import { showNotices } from './notices.js';
 import * as store from './store.js';
+import { $, card, explain, say } from './ui.js';
 
 const { t } = i18n;
-const $ = (selector) => document.querySelector(selector);
-const SCREENS = ['loading', 'login', 'password', 'today', 'scan', 'code', 'more'];
-const TABS = ['today', 'code', 'more'];
+const SCREENS = ['loading', 'login', 'password', 'today', 'scan', 'code', 'notices', 'points', 'more'];
+const TABS = ['today', 'code', 'notices', 'points', 'more'];
 const body = document.body.dataset;
 let codeTimer = null;
 let scanning = null;
@@ -23,39 +26,21 @@ function show(screen) {
   if (screen !== 'scan' && scanning) scanning.abort();
 }
 
-function say(text, kind = 'ok') {
-  const message = $('#message');
-  message.textContent = text;
-  message.className = `message ${kind}`;
-  message.hidden = !text;
-}
-
-// A refusal or failure in plain words: the catalog's text for its code, else the server's message.
-function explain(error) {
-  if (error instanceof NetworkError) return t('net.unreachable');
-  if (error instanceof FixError) return t(`fix.error_${error.code}`);
-  if (error instanceof ApiError) {
-    const field = error.details.fields && error.details.fields[0];
-    const key = field && i18n.has(`field.${field.code}`) ? `field.${field.code}` : `refusal.${error.code}`;
-    if (i18n.has(key)) return t(key, error.details);
-    return `${t('refusal.other')} (${error.message})`;
-  }
-  return t('refusal.other');
-}
-
 async function route() {
   const screen = (location.hash || '#today').slice(1);
   if (screen === 'code') return showCode();
-  if (screen === 'more') return show('more');
+  if (screen === 'notices') { show('notices'); return showNotices(() => answer('spot')); }
+  if (screen === 'points') { show('points'); return showPoints(); }
+  if (screen === 'more') { show('more'); return showMore(); }
   return showToday();
 }
 
 // --- login, forced password change, logout ----------------------------------------------------------
 
-async function loggedIn(answer) {
-  setToken(answer.token);
-  await store.set('token', answer.token);
-  if (answer.supervisee.password_change_required) return show('password');
+async function loggedIn(login) {
+  setToken(login.token);
+  await store.set('token', login.token);
+  if (login.supervisee.password_change_required) return show('password');
   location.hash = '#today';
   return route();
 }
@@ -72,10 +57,10 @@ $('#login-form').addEventListener('submit', async (event) => {
   const form = event.target;
   say('');
   try {
-    const answer = await api('POST', '/auth/supervisee/login', { body: {
+    const login = await api('POST', '/auth/supervisee/login', { body: {
       phone: form.phone.value.trim(), password: form.password.value, device_id: await store.deviceId() } });
     form.reset();
-    await loggedIn(answer);
+    await loggedIn(login);
   } catch (error) {
     say(explain(error), 'error');
   }
@@ -110,25 +95,6 @@ whenUnauthorized(async (error) => {
 
 // --- today: the windows, pending spot checks, check in ----------------------------------------------
 
-function card(list, what, detail, action, onClick) {
-  const item = document.createElement('li');
-  const title = document.createElement('div');
-  title.className = 'what';
-  title.textContent = what;
-  const line = document.createElement('div');
-  line.textContent = detail;
-  item.append(title, line);
-  if (action) {
-    const button = document.createElement('button');
-    button.type = 'button';
-    button.textContent = action;
-    button.addEventListener('click', onClick);
-    item.append(button);
-  }
-  list.append(item);
-  return item;
-}
-
 async function showToday() {
   show('today');
   await showOutbox();
@@ -152,7 +118,7 @@ async function showToday() {
   for (const spot of schedule.spot_checks.filter((s) => s.status === 'pending')) {
     const due = t('spot.due', { time: i18n.localTime(spot.due_at, zone) });
     const item = card(spots, t('spot.title'), spot.note ? `${due} · ${spot.note}` : due,
-      t('spot.answer'), () => answer('spot'));
+      t('spot.answer'), () => answerToday('spot'));
     item.id = `spot-${spot.id}`;
   }
   for (const window of schedule.windows) {
@@ -161,7 +127,7 @@ async function showToday() {
     const item = card(windows, t(`window.${window.kind}`),
       `${t(`status.${window.status}`)} · ${t('window.closes', { time: i18n.localTime(window.closes_at, zone) })}`,
       open && kind !== 'spot' ? t(kind === 'station' ? 'checkin.scan' : 'checkin.here') : null,
-      () => (kind === 'station' ? scanAndCheckIn() : answer(kind)));
+      () => (kind === 'station' ? scanAndCheckIn() : answerToday(kind)));
     item.id = `window-${window.key.replace(/[^\w-]/g, '-')}`;
     item.dataset.status = window.status;
   }
@@ -187,6 +153,10 @@ async function answer(kind, qr) {
   } catch (error) {
     say(explain(error), 'error');
   }
+}
+
+async function answerToday(kind, qr) {
+  await answer(kind, qr);
   await showToday();
 }
 
@@ -201,7 +171,7 @@ async function scanAndCheckIn() {
     say(t('scan.no_camera'), 'error');
     return showToday();
   }
-  if (text) await answer('station', text);
+  if (text) await answerToday('station', text);
 }
 
 $('#scan-cancel').addEventListener('click', () => { scanning?.abort(); showToday(); });

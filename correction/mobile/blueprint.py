@@ -12,7 +12,6 @@ from ..headers import app_csp
 bp = Blueprint("mobile", __name__, template_folder="templates", static_folder="static",
                static_url_path="/app/static")
 STATIC = Path(__file__).resolve().parent / "static"
-LANGUAGES = ("zh", "en")  # the string catalogs in static/i18n, Chinese first
 
 
 @lru_cache(maxsize=1)

@@ -120,6 +120,7 @@ def test_the_app_installs_its_worker_which_serves_the_shell_offline(phone, live_
     assert phone.locator("body").evaluate("b => getComputedStyle(b).backgroundColor") == "rgb(245, 247, 250)"
     phone.locator("#language").click()
     expect(phone.locator("#screen-login h1")).to_have_text("Log in")
+    expect(phone.locator("#screen-login")).to_be_visible()
 
 
 def test_a_spot_check_is_answered_from_its_notification(app, phone, make, client, clock):

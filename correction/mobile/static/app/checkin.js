@@ -13,7 +13,7 @@ export function takeFix() {
       lat: position.coords.latitude,
       lon: position.coords.longitude,
       accuracy_m: Math.max(position.coords.accuracy, 1), // some phones say 0 for "unknown"
-      recorded_at: new Date(Date.now()).toISOString(),
+      recorded_at: new Date().toISOString(),
     }), (error) => reject(new FixError(error.code)), { enableHighAccuracy: true, timeout: 20000, maximumAge: 0 });
   });
 }
@@ -53,7 +53,7 @@ export async function checkIn(kind, fix, qr) {
     return { checkin: await api('POST', '/me/checkins', { body }) };
   } catch (error) {
     if (!(error instanceof NetworkError) && !(error instanceof ApiError && error.status >= 500)) throw error;
-    await store.post({ body, queued_at: new Date(Date.now()).toISOString() });
+    await store.post({ body, queued_at: new Date().toISOString() });
     return { queued: true };
   }
 }

@@ -14,8 +14,13 @@ const TABS = ['today', 'code', 'notices', 'points', 'more'];
 const body = document.body.dataset;
 let codeTimer = null;
 let scanning = null;
+let current = 'loading';
+
+// Whether a screen of the logged-in app is up (not the login or the forced password change).
+const inside = () => TABS.includes(current) || current === 'scan';
 
 function show(screen) {
+  current = screen;
   SCREENS.forEach((name) => { $(`#screen-${name}`).hidden = name !== screen; });
   $('#tabs').hidden = !TABS.includes(screen) && screen !== 'scan';
   document.querySelectorAll('#tabs a').forEach((a) => {
@@ -220,12 +225,12 @@ async function start() {
   $('#language').addEventListener('click', async () => {
     await i18n.use(i18n.other());
     $('#language').textContent = t('app.other_language');
-    await route();
+    if (inside()) await route(); // redrawn in the new language
   });
   showNetwork();
   window.addEventListener('offline', showNetwork);
   window.addEventListener('online', () => { showNetwork(); sendOutbox(); });
-  window.addEventListener('hashchange', () => { if ($('#screen-login').hidden) route(); });
+  window.addEventListener('hashchange', () => { if (inside()) route(); });
   if ('serviceWorker' in navigator) {
     navigator.serviceWorker.register(body.serviceWorker, { scope: './' }).catch(() => {});
   }

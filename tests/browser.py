@@ -67,11 +67,12 @@ def live_server(app):
 
 
 def open_page(context, request, pytestconfig):
-    """A new page of ``context`` that records CSP violations; yields it, then screenshots a failure and
-    closes the context."""
+    """A new page of ``context`` that records CSP violations and uncaught script errors; yields it, then
+    screenshots a failure and closes the context."""
     context.set_default_timeout(10_000)
     page = context.new_page()
-    page.csp_violations = []
+    page.csp_violations, page.script_errors = [], []
+    page.on("pageerror", lambda error: page.script_errors.append(str(error)))
     page.on("console", lambda message: "Content Security Policy" in message.text
             and page.csp_violations.append(message.text))
     yield page

@@ -39,7 +39,7 @@ def test_a_supervisee_logs_in_scans_the_station_code_and_is_checked_in(app, phon
     [row] = checkins(app, scene.person_id)
     assert (row.kind, row.outcome, row.station_id) == ("station", "accepted", scene.station.id)
     assert row.device_id is not None and row.recorded_at == clock()  # the phone's clock, at the fix
-    assert phone.csp_violations == []
+    assert phone.csp_violations == [] and phone.script_errors == []
 
 
 @pytest.mark.parametrize("position", [point_at(2000.0)])
@@ -100,7 +100,7 @@ def test_a_first_login_changes_the_password_then_the_status_code_shows_and_renew
     assert code.evaluate("img => img.naturalWidth") >= 200 and code.bounding_box()["width"] >= 300
     expect(code).to_have_attribute("data-renewals", "1", timeout=5000)
     assert len(asked) >= 2
-    assert phone.csp_violations == []
+    assert phone.csp_violations == [] and phone.script_errors == []
 
 
 def test_the_app_installs_its_worker_which_serves_the_shell_offline(phone, live_server):
@@ -171,6 +171,7 @@ def test_a_redemption_whose_answer_is_lost_is_retried_with_its_key_and_makes_one
     expect(phone.locator("#balance")).to_have_text("当前积分：30")
     expect(phone.locator("#orders li")).to_have_count(1)
     assert len(keys) == 2 and keys[0] == keys[1]
+    assert phone.script_errors == []
     with app.app_context():
         assert db.session.execute(sa.select(sa.func.count()).select_from(Order)).scalar_one() == 1
 
@@ -196,3 +197,27 @@ def test_the_traccar_client_set_up_code_carries_a_key_the_osmand_endpoint_accept
     report = client.get(f"/api/v1/ingest/osmand?id={key}&lat=29.08&lon=119.65&accuracy=10"
                         f"&timestamp={int(clock().timestamp())}")
     assert report.status_code == 200, report.get_data(as_text=True)
+
+
+def test_the_phone_keeps_its_device_id_across_logout_and_another_bound_phone_is_refused(phone, make):
+    office = make.office()
+    person, bound_elsewhere = make.supervisee(office), make.supervisee(office)
+    make.auth.supervisee(bound_elsewhere)  # their first login bound another phone
+    log_in(phone, person)
+    expect(phone.locator("#screen-today")).to_be_visible()
+    device = phone.evaluate("""new Promise(done => indexedDB.open('correction-app').onsuccess = e =>
+        e.target.result.transaction('kv').objectStore('kv').get('device_id').onsuccess = r => done(r.target.result))""")
+    phone.get_by_role("link", name="更多").click()
+    phone.get_by_role("button", name="退出登录").click()
+    expect(phone.locator("#screen-login")).to_be_visible()
+    assert phone.evaluate("""new Promise(done => indexedDB.open('correction-app').onsuccess = e =>
+        e.target.result.transaction('kv').objectStore('kv').getAll().onsuccess = r => done(r.target.result))""") \
+        == [device]  # the token and the cached schedule are gone, the device id stays
+
+    log_in(phone, person)  # the same phone: its binding holds
+    expect(phone.locator("#screen-today")).to_be_visible()
+    phone.get_by_role("link", name="更多").click()
+    phone.get_by_role("button", name="退出登录").click()
+    log_in(phone, bound_elsewhere)
+    expect(phone.locator("#message")).to_have_text("账号已绑定另一部手机，请联系司法所解绑。")
+    expect(phone.locator("#screen-login")).to_be_visible()

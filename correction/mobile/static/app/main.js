@@ -185,7 +185,7 @@ $('#scan-cancel').addEventListener('click', () => { scanning?.abort(); showToday
 async function sendOutbox() {
   const results = await flush();
   for (const result of results) {
-    if (result.checkin) say(t('outbox.sent', { time: new Date(result.body.recorded_at).toLocaleTimeString() }));
+    if (result.checkin) say(t('outbox.sent', { time: i18n.localTime(result.body.recorded_at) }));
     else say(`${t('outbox.refused')} ${explain(result.error)}`, 'error');
   }
   if (results.length && !$('#screen-today').hidden) await showToday();

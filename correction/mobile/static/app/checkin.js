@@ -60,6 +60,12 @@ export async function checkIn(kind, fix, qr) {
 
 let flushing = null;
 
+// A refusal of the check-in itself (too far, no window, ...), which a later try would meet again; not a
+// network failure, a server error, a rate limit or a login that has to be renewed first.
+function refusedForGood(error) {
+  return error instanceof ApiError && error.status < 500 && ![401, 429].includes(error.status);
+}
+
 // Send what waits in the outbox, oldest first, with its original fix time; what came of each entry.
 export function flush() {
   flushing ||= (async () => {
@@ -69,8 +75,8 @@ export function flush() {
         try {
           results.push({ body: entry.body, checkin: await api('POST', '/me/checkins', { body: entry.body }) });
         } catch (error) {
-          if (error instanceof NetworkError || (error instanceof ApiError && (error.status >= 500 || error.status === 401 || error.status === 429))) break;
-          results.push({ body: entry.body, error }); // refused: it will not pass later either
+          if (!refusedForGood(error)) break; // try again later, from this entry on
+          results.push({ body: entry.body, error });
         }
         await store.done(entry.id);
       }

@@ -221,3 +221,17 @@ def test_the_phone_keeps_its_device_id_across_logout_and_another_bound_phone_is_
     log_in(phone, bound_elsewhere)
     expect(phone.locator("#message")).to_have_text("账号已绑定另一部手机，请联系司法所解绑。")
     expect(phone.locator("#screen-login")).to_be_visible()
+
+
+def test_a_phone_reset_by_the_officer_is_sent_back_to_the_login(phone, make, client):
+    scene = make.scene(officer_login=True, phone=False)
+    log_in(phone, scene.person)
+    expect(phone.locator("#screen-today")).to_be_visible()
+    reset = client.post(f"/api/v1/supervisees/{scene.person_id}/device/reset", headers=scene.headers)
+    assert reset.status_code in (200, 204), reset.get_json()
+    phone.get_by_role("link", name="积分").click()
+    expect(phone.locator("#screen-login")).to_be_visible()
+    expect(phone.locator("#message")).to_have_text("登录已失效，请重新登录。")
+    assert phone.evaluate("""new Promise(done => indexedDB.open('correction-app').onsuccess = e =>
+        e.target.result.transaction('kv').objectStore('kv').get('token').onsuccess = r => done(r.target.result))""") \
+        is None

@@ -46,7 +46,7 @@ async function loggedIn(login) {
   setToken(login.token);
   await store.set('token', login.token);
   if (login.supervisee.password_change_required) return show('password');
-  location.hash = '#today';
+  history.replaceState(null, '', '#today'); // no hashchange: the route is drawn once, here
   return route();
 }
 
@@ -80,7 +80,7 @@ $('#password-form').addEventListener('submit', async (event) => {
       current_password: form.current_password.value, new_password: form.new_password.value } });
     form.reset();
     say(t('password.changed'));
-    location.hash = '#today';
+    history.replaceState(null, '', '#today'); // no hashchange: the route is drawn once, here
     return route();
   } catch (error) {
     return say(explain(error), 'error');

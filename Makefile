@@ -46,9 +46,11 @@ chromium:
 	  echo "could not install chromium; the console's browser tests will fail"; \
 	fi
 
-## vendor: fetch the console's pinned htmx and Leaflet from npm again and rewrite their manifest
+## vendor: fetch the pinned browser packages from npm again (console: htmx, Leaflet; app: jsQR,
+## qrcode-generator) and rewrite their manifests
 vendor:
 	$(PYTHON) -m correction.console.vendor
+	$(PYTHON) -m correction.mobile.vendor
 
 ## translations: extract the console's strings, merge them into the zh_Hans_CN catalog, compile it
 ## (the compiled .mo is committed; a test fails when it or a translation is missing)

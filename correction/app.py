@@ -7,7 +7,7 @@ import uuid
 from flask import Flask, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import console, events, ops, ratelimit
+from . import console, events, mobile, ops, ratelimit
 from .api import HOOKS, IdConverter, RequestHooks
 from .audit.service import record_draft
 from .auth.guard import authenticate
@@ -58,6 +58,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     _register_blueprints(app)
     console.init_app(app)
+    mobile.init_app(app)
     ops.init_app(app)
     register_error_handlers(app)
     _register_request_hooks(app)

@@ -26,6 +26,14 @@ def console_csp(tile_origin: str | None = None) -> str:
             "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 
 
+def app_csp() -> str:
+    """The supervisees' app (/app/): the console's rules, plus its service worker, its web manifest,
+    pictures it fetched itself (blob: URLs of the status code) and the camera's stream."""
+    return ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+            "media-src 'self' blob: mediastream:; font-src 'self'; connect-src 'self'; worker-src 'self'; "
+            "manifest-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+
+
 _ALWAYS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",

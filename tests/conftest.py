@@ -19,6 +19,8 @@ from correction.config import Settings, normalise_database_url
 from correction.database import db
 from tests.factories import Auth, Factory
 
+pytest_plugins = ["tests.browser"]  # the browser and live-server fixtures of the console's and the app's tests
+
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 START = datetime(2026, 11, 25, 2, 0, tzinfo=timezone.utc)  # Wednesday 10:00 in Shanghai
 SEEDED_TABLES = {"point_rule_versions"}  # filled by a migration; restored after every PostgreSQL test

@@ -1,21 +1,14 @@
-"""The console's third-party assets: fetched from npm by ``make vendor``, checked against their manifest.
+"""The console's third-party assets: htmx and Leaflet, fetched from npm by ``make vendor`` (see ``vendoring``).
 
-Offices run on closed networks, so the console loads nothing from outside the service: htmx and
-Leaflet are committed under ``static/vendor`` with ``manifest.json`` (name, version, licence and
-the sha256 of every file). ``python -m correction.console.vendor`` fetches the pinned packages
-with ``npm pack`` and rewrites the files and the manifest; ``verify()`` (a test) checks that the
-committed files are the ones the manifest names. Standard library only: it runs before anything
-is installed.
+``python -m correction.console.vendor`` fetches the pinned packages again and rewrites
+``static/vendor`` and its manifest; ``verify()`` (a test) checks the committed files.
 """
 from __future__ import annotations
 
-import hashlib
-import json
-import subprocess
 import sys
-import tarfile
-import tempfile
 from pathlib import Path
+
+from .. import vendoring
 
 VENDOR_DIR = Path(__file__).resolve().parent / "static" / "vendor"
 MANIFEST = VENDOR_DIR / "manifest.json"
@@ -30,49 +23,14 @@ PACKAGES = {
 }
 
 
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def refresh(packages: dict = PACKAGES) -> dict:
-    """Fetch each pinned package with ``npm pack``, copy its files here and write the manifest."""
-    entries = []
-    with tempfile.TemporaryDirectory() as work:
-        for name, (version, files, folder) in packages.items():
-            out = subprocess.run(["npm", "pack", "--silent", f"{name}@{version}"], cwd=work, check=True,
-                                 capture_output=True, text=True).stdout.split()[-1]
-            with tarfile.open(Path(work) / out) as tar:
-                meta = json.load(tar.extractfile("package/package.json"))
-                target = VENDOR_DIR / folder
-                for file in files:
-                    data = tar.extractfile(f"package/{file}").read()
-                    dest = target / Path(file).relative_to("dist") if file.startswith("dist/") else target / file
-                    dest.parent.mkdir(parents=True, exist_ok=True)
-                    dest.write_bytes(data)
-            entries.append({"name": name, "version": meta["version"], "license": meta["license"],
-                            "files": {str(p.relative_to(VENDOR_DIR)): sha256(p)
-                                      for p in sorted((VENDOR_DIR / folder).rglob("*")) if p.is_file()}})
-    manifest = {"source": "npm registry (npm pack)", "packages": entries}
-    MANIFEST.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return manifest
+def refresh() -> dict:
+    """Fetch the pinned packages with ``npm pack`` and rewrite the files and the manifest."""
+    return vendoring.refresh(PACKAGES, VENDOR_DIR)
 
 
 def verify() -> list[str]:
     """Return the problems with the vendored files: missing, changed, or not in the manifest."""
-    manifest = json.loads(MANIFEST.read_text(encoding="utf-8"))
-    listed: dict[str, str] = {}
-    for package in manifest["packages"]:
-        listed.update(package["files"])
-    problems = []
-    for name, digest in listed.items():
-        path = VENDOR_DIR / name
-        if not path.is_file():
-            problems.append(f"{name}: missing")
-        elif sha256(path) != digest:
-            problems.append(f"{name}: sha256 differs from the manifest")
-    present = {str(p.relative_to(VENDOR_DIR)) for p in VENDOR_DIR.rglob("*") if p.is_file() and p != MANIFEST}
-    problems += [f"{name}: not in the manifest" for name in sorted(present - set(listed))]
-    return problems
+    return vendoring.verify(VENDOR_DIR, MANIFEST)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ import html as markup
 import json
 import re
 
+import pytest
 import sqlalchemy as sa
 from flask import render_template
 
@@ -188,3 +189,16 @@ def test_the_supervisee_page_partial_links_both_maps(app, make):
         links = render_template("_supervisee_map_links.html", supervisee=scene.person.supervisee)
     assert f'href="/supervisees/{scene.person_id}/track"' in links
     assert f'href="/supervisees/{scene.person_id}/zones"' in links and "Today's track" in links
+
+
+@pytest.mark.parametrize("settings_overrides", [{"MAP_TILE_URL": "https://tiles.office.lan/{z}/{x}/{y}.png",
+                                                 "TRACK_MAX_POINTS": 2}])
+def test_intranet_tiles_and_the_export_limit_reach_the_track_page(client, clock, make, settings_overrides):
+    scene = make.scene(phone=False)
+    person = scene.person.supervisee
+    make.add(*(a_fix(person, local(2026, 11, 25, 6, minute)) for minute in (0, 1, 2)))
+    logged_in(client, clock, scene.officer)
+    page = html(client.get(f"/supervisees/{scene.person_id}/track"))
+    data = map_data(page)
+    assert data["tiles"] == "https://tiles.office.lan/{z}/{x}/{y}.png"
+    assert [f["time"] for f in data["fixes"]] == ["06:00:00", "06:01:00"] and 'id="truncated"' in page

@@ -174,7 +174,7 @@
 
     function showPolygon(closed) {
       sketch.clearLayers();
-      var options = {weight: 2, className: "drawing"};
+      var options = {weight: 2, className: closed ? "drawing" : "drawing open"};
       (closed ? L.polygon(corners, options) : L.polyline(corners, options)).addTo(sketch);
       corners.forEach(function (c) { L.circleMarker(c, {radius: 4, className: "vertex"}).addTo(sketch); });
       finish.disabled = closed || corners.length < 3;

@@ -137,7 +137,7 @@ def _geometry_field(text: str) -> dict:
     """The drawn shape, which the page's script writes into the form as GeoJSON text."""
     try:
         value = json.loads(text) if len(text) <= 200_000 else None
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
         value = None
     if not isinstance(value, dict):
         raise ValidationFailed(details={"fields": [{"path": "geometry", "code": "missing",

@@ -15,7 +15,7 @@ from ..alerts.schemas import AlertQuery, ResolveIn
 from ..api import audit_filters
 from ..database import db
 from ..people.access import current_principal
-from ..time import now
+from ..time import local_zone, now
 from . import queries
 from .blueprint import bp
 from .forms import form_of, query_of
@@ -73,7 +73,8 @@ def alert(alert_id: int):
             found.supervisee_id, ""), office=queries.office_name(db.session, found.office_id),
         points=queries.evidence_points(found), facts=queries.evidence_facts(found),
         contact=workflow.out_of_contact(settings, found, now()), outcomes=OUTCOMES,
-        articles=settings.SANCTION_ARTICLES, tile_url=settings.MAP_TILE_URL)
+        articles=settings.SANCTION_ARTICLES, tile_url=settings.MAP_TILE_URL,
+        alert_day=found.raised_at.astimezone(local_zone()).date().isoformat())
 
 
 @bp.page("POST", "/alerts/<id:alert_id>/acknowledge", audit="alert.acknowledge", audit_target=("alert", "alert_id"))

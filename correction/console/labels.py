@@ -25,5 +25,8 @@ def _words() -> dict[str, str]:
         "low": _("Low"), "medium": _("Medium"), "high": _("High"), "critical": _("Critical"),
         "open": _("Open"), "acknowledged": _("Acknowledged"), "resolved": _("Resolved"),
         "false_alarm": _("False alarm"), "excused": _("Excused"), "commendation": _("Commendation"),
+        "permitted": _("Permitted area"), "exclusion": _("Exclusion zone"),
+        "zone_return": _("Back in the permitted area"), "zone_entry": _("Entered an exclusion zone"),
+        "zone_departure": _("Left the exclusion zone"),
         "admonition": _("Admonition"), "warning": _("Warning"), "revocation_requested": _("Revocation requested"),
     }

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from ..alerts.models import Alert
 from ..alerts.service import COORDINATE_KEYS
 from ..people.access import Principal, office_scope
-from ..people.models import Office, Supervisee
+from ..people.models import Office, Station, Supervisee
 from ..people.service import visible_supervisees
 
 MAX_CHOICES = 2000  # supervisees offered in a filter's list (a district has ~400)
@@ -54,3 +54,9 @@ def evidence_points(alert: Alert) -> list[dict[str, Any]]:
 def evidence_facts(alert: Alert) -> list[tuple[str, Any]]:
     """The rest of the evidence, as (name, value) lines."""
     return [(key, value) for key, value in sorted((alert.evidence or {}).items()) if key not in COORDINATE_KEYS]
+
+
+def office_stations(session, office_id: int) -> list[Station]:
+    """The office's working stations (报到点), for a map."""
+    return list(session.execute(sa.select(Station).where(Station.office_id == office_id, Station.active)
+                                .order_by(Station.id)).scalars())

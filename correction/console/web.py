@@ -164,6 +164,9 @@ def describe(error: DomainError) -> str:
         "totp_secret_changed": _("Your authenticator secret was reset meanwhile; log in again."),
         "service_unavailable": _("The service is busy; try again shortly."),
         "conflict": _("Someone changed this at the same time; reload and try again."),
+        "invalid_geometry": _("The zone's shape cannot be used (its edges may cross, or it is too large); "
+                              "draw it again."),
+        "invalid_range": _("That range of time cannot be shown."),
     }
     text = messages.get(error.code, _("The request was refused (%(code)s).", code=error.code))
     fields = [_field_message(item) for item in error.details.get("fields", [])]
@@ -180,7 +183,8 @@ def _field_message(item: dict) -> str:
     }
     labels = {"username": _("Username"), "password": _("Password"), "totp": _("Code"), "code": _("Code"),
               "current_password": _("Current password"), "new_password": _("New password"),
-              "outcome": _("Outcome"), "note": _("Note")}
+              "outcome": _("Outcome"), "note": _("Note"), "kind": _("Kind"), "name": _("Name"),
+              "geometry": _("Shape on the map"), "query.day": _("Day")}
     label = labels.get(item.get("path", ""), item.get("path", ""))
     reason = reasons.get(item.get("code")) or _("missing or not valid")
     return f"{label}: {reason}."

@@ -12,8 +12,8 @@ from ..time import iso_z
 from .models import LocationFix
 
 
-def export(session, settings, person, start: datetime, end: datetime, fmt: str):
-    """Return a response with the person's fixes in [start, end), at most TRACK_MAX_POINTS."""
+def fixes_between(session, settings, person, start: datetime, end: datetime) -> tuple[list[LocationFix], bool]:
+    """The person's fixes in [start, end) in time order, at most TRACK_MAX_POINTS; and whether more were left out."""
     if end <= start:
         raise _range_error("to must be after from")
     if end - start > timedelta(days=settings.TRACK_MAX_DAYS):
@@ -22,8 +22,12 @@ def export(session, settings, person, start: datetime, end: datetime, fmt: str):
         sa.select(LocationFix).where(LocationFix.supervisee_id == person.id,
                                      LocationFix.recorded_at >= start, LocationFix.recorded_at < end)
         .order_by(LocationFix.recorded_at).limit(settings.TRACK_MAX_POINTS + 1)).scalars())
-    truncated = len(fixes) > settings.TRACK_MAX_POINTS
-    fixes = fixes[: settings.TRACK_MAX_POINTS]
+    return fixes[: settings.TRACK_MAX_POINTS], len(fixes) > settings.TRACK_MAX_POINTS
+
+
+def export(session, settings, person, start: datetime, end: datetime, fmt: str):
+    """Return a response with the person's fixes in [start, end), at most TRACK_MAX_POINTS."""
+    fixes, truncated = fixes_between(session, settings, person, start, end)
     if fmt == "gpx":
         body, mimetype = _gpx(person, fixes), "application/gpx+xml"
     else:

@@ -9,7 +9,7 @@ from ..people.access import Principal, get_in_scope
 from ..errors import NotFound, ValidationFailed
 from ..people.models import Supervisee
 from .geometry import GeometryError, validate
-from .models import Zone
+from .models import Zone, ZoneEvent
 
 
 def create_zone(session, principal: Principal, person: Supervisee, *, kind: str, name: str,
@@ -42,10 +42,28 @@ def active_for(session, person_id: int) -> list[Zone]:
                                 .order_by(Zone.id)).scalars())
 
 
-def retire_zone(session, principal: Principal, zone_id: int) -> None:
+def retire_zone(session, principal: Principal, zone_id: int) -> Zone:
+    """Stop an active zone in the caller's scope from counting; the zone."""
     zone = get_in_scope(session, principal, Zone, zone_id, where=[Zone.active],
                         not_found=NotFound("No such zone.", code="zone_not_found"))
     zone.active = False
+    return zone
+
+
+def events_between(session, person_id: int, start: datetime, end: datetime) -> list[ZoneEvent]:
+    """The person's confirmed zone transitions in [start, end), in time order."""
+    return list(session.execute(sa.select(ZoneEvent).where(ZoneEvent.supervisee_id == person_id,
+                                                           ZoneEvent.at >= start, ZoneEvent.at < end)
+                                .order_by(ZoneEvent.at, ZoneEvent.id)).scalars())
+
+
+def names_of(session, person_id: int, zone_ids) -> dict[int, str]:
+    """The names of the person's zones ``zone_ids``, retired ones included (a past event names them)."""
+    ids = set(zone_ids)
+    if not ids:
+        return {}
+    return dict(session.execute(sa.select(Zone.id, Zone.name).where(Zone.supervisee_id == person_id,
+                                                                    Zone.id.in_(ids))).all())
 
 
 def end_leave_zones(session, leave_request_ids: list[int], at: datetime) -> None:

@@ -162,6 +162,11 @@ def describe(error: DomainError) -> str:
         "totp_already_enrolled": _("Your authenticator is already enrolled."),
         "totp_code_invalid": _("The code does not match; check the authenticator app's clock and try the next code."),
         "totp_secret_changed": _("Your authenticator secret was reset meanwhile; log in again."),
+        "bureau_approval_required": _("Not yours to decide: leave of this length is decided by a bureau supervisor."),
+        "leave_already_decided": _("This request has already been decided."),
+        "leave_destination_purged": _("This request's destination was deleted with old location data; it cannot "
+                                      "be approved."),
+        "display_pairing_invalid": _("This pairing link is not valid, was used already, or was revoked."),
         "service_unavailable": _("The service is busy; try again shortly."),
         "conflict": _("Someone changed this at the same time; reload and try again."),
     }
@@ -180,7 +185,7 @@ def _field_message(item: dict) -> str:
     }
     labels = {"username": _("Username"), "password": _("Password"), "totp": _("Code"), "code": _("Code"),
               "current_password": _("Current password"), "new_password": _("New password"),
-              "outcome": _("Outcome"), "note": _("Note")}
+              "outcome": _("Outcome"), "note": _("Note"), "label": _("Where the tablet hangs")}
     label = labels.get(item.get("path", ""), item.get("path", ""))
     reason = reasons.get(item.get("code")) or _("missing or not valid")
     return f"{label}: {reason}."

@@ -38,10 +38,12 @@ class ScreenCode:
     expires_at: datetime
 
 
-def stations_in_scope(session, principal: Principal) -> list[Station]:
-    """The active stations the caller's offices own, by office and name."""
-    return list(session.execute(sa.select(Station).where(office_scope(principal, Station.office_id), Station.active)
-                                .order_by(Station.office_id, Station.name, Station.id)).scalars())
+def stations_in_scope(session, principal: Principal) -> list[tuple[Station, str]]:
+    """The active stations the caller's offices own, with their office's name, by office and name."""
+    return [tuple(row) for row in session.execute(
+        sa.select(Station, Office.name).join(Office, Office.id == Station.office_id)
+        .where(office_scope(principal, Station.office_id), Station.active)
+        .order_by(Office.name, Station.name, Station.id))]
 
 
 def displays_of(session, station_ids) -> list[tuple[StationDisplay, str]]:

@@ -31,7 +31,7 @@ class DisplayIn(BaseModel):
 def stations():
     """The stations in scope, each with its displays (issued by, when, last used, revoked)."""
     found = displays.stations_in_scope(db.session, current_principal())
-    by_station: dict[int, list] = {station.id: [] for station in found}
+    by_station: dict[int, list] = {station.id: [] for station, _office in found}
     for display, issuer in displays.displays_of(db.session, list(by_station)):
         by_station[display.station_id].append((display, issuer))
     return render_template("stations.html", stations=found, displays=by_station)

@@ -19,6 +19,7 @@ from correction.people.models import Station
 from tests.assertions import decode_png
 from tests.console.test_pages import csrf_of, html, logged_in
 from tests.factories import API, station_code
+from tests.mall.test_concurrency import race
 
 LINK = re.compile(r'id="pairing-link"[^>]*>(http://[^<#]+/station-screen)#([A-Za-z0-9_\-]+)<')
 
@@ -77,6 +78,12 @@ def test_an_officer_issues_a_display_shown_once_and_stored_as_a_hash(app, client
     row = listing[listing.index(f'id="display-{display.id}"'):]
     assert "大厅平板" in row and scene.officer.officer.name in row and "尚未配对" in row and secret not in listing
     assert issue(client, foreign.station.id).status_code == 404  # another office's station
+    org = make.org()
+    make.station(org.office), make.station(org.sister_office), make.station(org.foreign_office)
+    logged_in(client, clock, org.supervisor)
+    bureau = html(client.get("/stations"))
+    assert bureau.count('class="card station"') == 2 and "城东街道司法所" in bureau  # the bureau's, not another's
+    logged_in(client, clock, scene.officer)
     assert issue(client, scene.station.id, label=" ").status_code == 422
     assert [(a, o, t, d) for a, o, _k, t, d in actions(app, "station_display.issue")] == [
         ("station_display.issue", "ok", scene.station.id, {"display_id": display.id, "label": "大厅平板"}),
@@ -204,3 +211,12 @@ def test_signage_origins_may_frame_the_screen_and_nothing_else(app, client, cloc
 def test_frame_ancestors_must_be_origins_or_keywords(value):
     with pytest.raises(SettingsError, match="STATION_SCREEN_FRAME_ANCESTORS"):
         Settings.from_env(environ={"CORRECTION_STATION_SCREEN_FRAME_ANCESTORS": value})
+
+
+def test_two_tablets_opening_one_link_at_once_pair_one(app, client, clock, make):
+    scene = make.scene(station=True, phone=False)
+    logged_in(client, clock, scene.officer)
+    secret = issued_secret(client, scene.station.id)
+    answers = race(app, [lambda tablet: tablet.post("/station-screen/pair", json={"token": secret})] * 2)
+    assert sorted(status for status, _body in answers) == [204, 401]
+    assert len([entry for entry in actions(app, "station_display.pair") if entry[1] == "ok"]) == 1

@@ -42,8 +42,8 @@ def leave_requests():
     query = query_of(LeaveFilters)
     g.audit.details = query.model_dump(exclude_none=True, exclude={"page"})
     principal = current_principal()
-    stmt = service.for_review(principal, **query.model_dump(exclude={"page"}))
-    rows = db.session.execute(stmt.offset((query.page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)).scalars().all()
+    rows = service.for_review(db.session, principal, **query.model_dump(exclude={"page"}),
+                              limit=PAGE_SIZE + 1, offset=(query.page - 1) * PAGE_SIZE)
     chosen = {name: value for name, value in request.args.items() if value and name != "page"}
     more_url = url_for("console.leave_requests", **chosen, page=query.page + 1) if len(rows) > PAGE_SIZE else None
     rows = rows[:PAGE_SIZE]

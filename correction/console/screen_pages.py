@@ -7,8 +7,6 @@ codes: this step's and the next one's, which it shows the moment its step begins
 """
 from __future__ import annotations
 
-import base64
-
 from flask import current_app, g, jsonify, render_template, request, url_for
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -18,6 +16,7 @@ from ..ratelimit import RateLimit
 from ..time import iso_z, now
 from .blueprint import bp
 from .forms import form_of
+from .web import png_data_url
 
 DISPLAY_COOKIE = "station_display"
 SCREEN_PATH = "/station-screen"
@@ -70,5 +69,5 @@ def screen_codes():
     except displays.DisplayRefused as refused:
         return jsonify(state=refused.code), refused.status
     return jsonify(station=station.name, now=iso_z(at), step_seconds=settings.QR_STEP_SECONDS, codes=[
-        {"png": "data:image/png;base64," + base64.b64encode(qr.render_qr(code.token, "black")).decode(),
+        {"png": png_data_url(qr.render_qr(code.token, "black")),
          "starts_at": iso_z(code.starts_at), "expires_at": iso_z(code.expires_at)} for code in codes])

@@ -5,8 +5,6 @@ leaves the browser, so no access log sees it) and as a QR code of that link for 
 """
 from __future__ import annotations
 
-import base64
-
 from flask import g, render_template, request, url_for
 from pydantic import BaseModel, ConfigDict
 
@@ -17,7 +15,7 @@ from ..schemas import Text
 from ..time import now
 from .blueprint import bp
 from .forms import form_of
-from .web import see_other
+from .web import png_data_url, see_other
 
 
 class DisplayIn(BaseModel):
@@ -45,8 +43,8 @@ def issue_display(station_id: int):
     display, secret = displays.issue(db.session, current_principal(), station_id, body.label, now())
     g.audit.details = {"display_id": display.id, "label": display.label}
     link = url_for("console.station_screen", _external=True) + "#" + secret
-    picture = "data:image/png;base64," + base64.b64encode(qr.render_qr(link, "black")).decode()
-    return render_template("display_issued.html", display=display, link=link, picture=picture)
+    return render_template("display_issued.html", display=display, link=link,
+                           picture=png_data_url(qr.render_qr(link, "black")))
 
 
 @bp.page("POST", "/stations/displays/<id:display_id>/revoke", audit="station_display.revoke",

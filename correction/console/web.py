@@ -9,6 +9,7 @@ page) instead of the JSON error shape.
 """
 from __future__ import annotations
 
+import base64
 from typing import Callable
 from urllib.parse import urlencode
 
@@ -99,6 +100,11 @@ def see_other(location: str) -> Response:
         response.headers["HX-Redirect"] = location
         return response
     return redirect(location, code=303)
+
+
+def png_data_url(png: bytes) -> str:
+    """A PNG to put in a page or an answer as it is (``img-src data:``), with no URL of its own to log."""
+    return "data:image/png;base64," + base64.b64encode(png).decode()
 
 
 def set_session_cookie(response: Response, token: str) -> None:

@@ -65,16 +65,17 @@ def may_decide(principal: Principal, leave: LeaveRequest) -> bool:
     return leave.approver_role == "officer" or principal.bureau_wide
 
 
-def for_review(principal: Principal, *, status: str | None = None, supervisee_id: int | None = None,
-               office_id: int | None = None) -> sa.Select:
+def for_review(session, principal: Principal, *, status: str | None = None, supervisee_id: int | None = None,
+               office_id: int | None = None, limit: int, offset: int = 0) -> list[LeaveRequest]:
     """The requests in the caller's scope an officer works through: pending first, oldest first."""
     stmt = sa.select(LeaveRequest).where(office_scope(principal, LeaveRequest.office_id))
     for column, value in ((LeaveRequest.status, status), (LeaveRequest.supervisee_id, supervisee_id),
                           (LeaveRequest.office_id, office_id)):
         if value is not None:
             stmt = stmt.where(column == value)
-    return stmt.order_by(sa.case((LeaveRequest.status == "pending", 0), else_=1), LeaveRequest.created_at,
+    stmt = stmt.order_by(sa.case((LeaveRequest.status == "pending", 0), else_=1), LeaveRequest.created_at,
                          LeaveRequest.id)
+    return list(session.execute(stmt.offset(offset).limit(limit)).scalars())
 
 
 def decide(session, settings, principal: Principal, leave_id: int, *, approve: bool, note: str | None,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -31,6 +32,8 @@ _NOT_ECHOED = frozenset({"SECRET_KEY", "DATABASE_URL", "METRICS_TOKEN", "JPUSH_M
                          "ALIYUN_ACCESS_KEY_SECRET"})  # Never repeated in an error message.
 DEFAULT_SECRET_KEY = "dev-only-change-me"  # Public (it is in this file): never served with.
 MIN_SECRET_KEY_BYTES = 32  # A shorter key can be guessed offline from a signed status code.
+# A source of CSP frame-ancestors we accept from configuration: a keyword or an http(s) origin.
+_FRAME_SOURCE = re.compile(r"^(?:'none'|'self'|https?://(?:\*\.)?[A-Za-z0-9.-]+(?::[0-9]{1,5})?)$")
 TEST_ENV = "test"  # The ENV the test suite runs under; the only one that may use a weak key.
 
 
@@ -223,6 +226,7 @@ class Settings(BaseSettings):
     # --- Officers' console ---------------------------------------------------------------
     CONSOLE_POLL_SECONDS: int = 10  # How often an open alert queue asks for new alerts.
     MAP_TILE_URL: str = ""  # Intranet tile server ({z}/{x}/{y}); empty: maps draw our data on a plain background.
+    STATION_SCREEN_FRAME_ANCESTORS: str = "'none'"  # Origins (space-separated) that may frame the station screen.
 
     # --- API ---------------------------------------------------------------------------
     PAGE_SIZE_DEFAULT: int = 50  # Items per page when ?limit= is absent.
@@ -294,6 +298,9 @@ class Settings(BaseSettings):
             raise SettingsError("CORRECTION_CONSOLE_POLL_SECONDS must be at least 1")
         if self.MAP_TILE_URL and not self.MAP_TILE_URL.startswith(("http://", "https://")):
             raise SettingsError("CORRECTION_MAP_TILE_URL must be an http(s) URL with {z}, {x} and {y}")
+        frame_sources = self.STATION_SCREEN_FRAME_ANCESTORS.split()
+        if not frame_sources or not all(_FRAME_SOURCE.match(source) for source in frame_sources):
+            raise SettingsError("CORRECTION_STATION_SCREEN_FRAME_ANCESTORS must be 'none', 'self' or http(s) origins")
         if self.ENV == "production" and not self.RATELIMIT_ENABLED:
             raise SettingsError("CORRECTION_RATELIMIT_ENABLED cannot be off in production")
         if self.DELIVERY_PUSH_CHANNEL == "jpush" and not (self.JPUSH_APP_KEY and self.JPUSH_MASTER_SECRET):

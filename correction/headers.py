@@ -15,15 +15,16 @@ PAGE_CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inl
 
 
 
-def console_csp(tile_origin: str | None = None) -> str:
+def console_csp(tile_origin: str | None = None, frame_ancestors: str = "'none'") -> str:
     """The officers' console: scripts and styles from our files only (no inline code, no eval).
 
     Map tiles may come from the deployment's own tile server (``MAP_TILE_URL``), nothing else does.
+    No page may be framed, except the station screen by the signage origins a setting names.
     """
     images = "'self' data:" + (f" {tile_origin}" if tile_origin else "")
     return ("default-src 'none'; script-src 'self'; style-src 'self'; "
             f"img-src {images}; font-src 'self'; connect-src 'self'; "
-            "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+            f"base-uri 'none'; form-action 'self'; frame-ancestors {frame_ancestors}")
 
 
 def app_csp() -> str:
@@ -51,6 +52,9 @@ def add_security_headers(response: Response, request: Request, hsts_max_age: int
         response.headers[name] = value
     if "Content-Security-Policy" not in response.headers:
         response.headers["Content-Security-Policy"] = PAGE_CSP if response.mimetype == "text/html" else API_CSP
+    if "frame-ancestors 'none'" not in response.headers["Content-Security-Policy"]:
+        # a page its view lets others frame (the station screen): the CSP names who, X-Frame-Options cannot
+        del response.headers["X-Frame-Options"]
     if request.is_secure and hsts_max_age > 0:
         response.headers["Strict-Transport-Security"] = f"max-age={hsts_max_age}"
     return response

@@ -106,3 +106,23 @@ class SupervisionPeriodOffice(db.Model):
     __tablename__ = "supervision_period_offices"
     period_id: Mapped[int] = mapped_column(sa.ForeignKey("supervision_periods.id"), primary_key=True)
     office_id: Mapped[int] = mapped_column(sa.ForeignKey("offices.id"), primary_key=True, index=True)
+
+
+class StationDisplay(db.Model):
+    """A station screen's credential — 报到点展示屏: shows that station's code and nothing else.
+
+    Issued by an officer of the station's office as a pairing link; the first pairing replaces the
+    link's secret with the screen's own (a cookie), so a link works once. Only hashes are stored.
+    """
+
+    __tablename__ = "station_displays"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    station_id: Mapped[int] = mapped_column(sa.ForeignKey("stations.id"), index=True)
+    label: Mapped[str] = mapped_column(sa.String(100))
+    secret_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    issued_by: Mapped[int] = mapped_column(sa.ForeignKey("officers.id"))
+    issued_at: Mapped[datetime]
+    paired_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    revoked_by: Mapped[int | None] = mapped_column(sa.ForeignKey("officers.id"))

@@ -16,22 +16,32 @@ bp = ConsoleBlueprint("console", __name__, template_folder="templates", static_f
 register_error_pages(bp)
 
 
+# The station screen's pairing carries its own secret (a forged pairing could only make a browser show
+# a station's code) and must work in a signage system's frame, where the CSRF cookie is not sent.
+_NO_CSRF = frozenset({"console.pair_screen"})
+# Pages a signage system may frame (STATION_SCREEN_FRAME_ANCESTORS); every other page none.
+_FRAMEABLE = frozenset({"console.station_screen"})
+
+
 @bp.before_request
 def _check_csrf() -> None:
     """Every form post and htmx request of the console carries its CSRF token (Flask-WTF)."""
     from . import csrf
 
-    csrf.protect()  # GET, HEAD and OPTIONS pass; anything else without a valid token is a CSRFError
+    if request.endpoint not in _NO_CSRF:
+        csrf.protect()  # GET, HEAD and OPTIONS pass; anything else without a valid token is a CSRFError
 
 
 @bp.after_request
 def _console_headers(response):
-    tiles = current_app.config["SETTINGS"].MAP_TILE_URL
+    settings = current_app.config["SETTINGS"]
+    tiles = settings.MAP_TILE_URL
     origin = None
     if tiles:
         parts = urlsplit(tiles.replace("{s}", "a"))
         origin = f"{parts.scheme}://{parts.netloc}"
-    response.headers["Content-Security-Policy"] = console_csp(origin)
+    frame = " ".join(settings.STATION_SCREEN_FRAME_ANCESTORS.split()) if request.endpoint in _FRAMEABLE else "'none'"
+    response.headers["Content-Security-Policy"] = console_csp(origin, frame)
     if request.endpoint != "console.static":
         response.headers["Cache-Control"] = "no-store"
     return response

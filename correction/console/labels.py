@@ -23,6 +23,7 @@ def _words() -> dict[str, str]:
         "impossible_movement": _("Impossible movement"), "leave_overdue": _("Not back from leave"),
         "device_changed": _("Another phone"), "doubtful_checkin": _("Doubtful check-in"),
         "low": _("Low"), "medium": _("Medium"), "high": _("High"), "critical": _("Critical"),
+        "pending": _("Pending"), "approved": _("Approved"), "rejected": _("Rejected"), "closed": _("Closed"),
         "open": _("Open"), "acknowledged": _("Acknowledged"), "resolved": _("Resolved"),
         "false_alarm": _("False alarm"), "excused": _("Excused"), "commendation": _("Commendation"),
         "permitted": _("Permitted area"), "exclusion": _("Exclusion zone"),

@@ -9,6 +9,7 @@ page) instead of the JSON error shape.
 """
 from __future__ import annotations
 
+import base64
 from typing import Callable
 from urllib.parse import urlencode
 
@@ -101,6 +102,11 @@ def see_other(location: str) -> Response:
     return redirect(location, code=303)
 
 
+def png_data_url(png: bytes) -> str:
+    """A PNG to put in a page or an answer as it is (``img-src data:``), with no URL of its own to log."""
+    return "data:image/png;base64," + base64.b64encode(png).decode()
+
+
 def set_session_cookie(response: Response, token: str) -> None:
     """Hand the browser the session token: script cannot read it, other sites cannot send it.
 
@@ -162,6 +168,11 @@ def describe(error: DomainError) -> str:
         "totp_already_enrolled": _("Your authenticator is already enrolled."),
         "totp_code_invalid": _("The code does not match; check the authenticator app's clock and try the next code."),
         "totp_secret_changed": _("Your authenticator secret was reset meanwhile; log in again."),
+        "bureau_approval_required": _("Not yours to decide: leave of this length is decided by a bureau supervisor."),
+        "leave_already_decided": _("This request has already been decided."),
+        "leave_destination_purged": _("This request's destination was deleted with old location data; it cannot "
+                                      "be approved."),
+        "display_pairing_invalid": _("This pairing link is not valid, was used already, or was revoked."),
         "service_unavailable": _("The service is busy; try again shortly."),
         "conflict": _("Someone changed this at the same time; reload and try again."),
         "invalid_geometry": _("The zone's shape cannot be used (its edges may cross, or it is too large); "
@@ -184,7 +195,7 @@ def _field_message(item: dict) -> str:
     labels = {"username": _("Username"), "password": _("Password"), "totp": _("Code"), "code": _("Code"),
               "current_password": _("Current password"), "new_password": _("New password"),
               "outcome": _("Outcome"), "note": _("Note"), "kind": _("Kind"), "name": _("Name"),
-              "geometry": _("Shape on the map"), "query.day": _("Day")}
+              "geometry": _("Shape on the map"), "query.day": _("Day"), "label": _("Where the tablet hangs")}
     label = labels.get(item.get("path", ""), item.get("path", ""))
     reason = reasons.get(item.get("code")) or _("missing or not valid")
     return f"{label}: {reason}."

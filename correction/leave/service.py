@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..people.access import Principal, get_in_scope
+from ..people.access import Principal, get_in_scope, office_scope
 from ..errors import DomainError, NotFound, ValidationFailed
 from ..locations.geometry import GeometryError, route_area, validate
 from ..locations.models import Zone
@@ -60,11 +60,29 @@ def leave_in_scope(session, principal: Principal, leave_id: int) -> LeaveRequest
                         not_found=NotFound("No such leave request.", code="leave_not_found"))
 
 
+def may_decide(principal: Principal, leave: LeaveRequest) -> bool:
+    """Whether the caller's role may decide ``leave``: the office's length, or a bureau supervisor."""
+    return leave.approver_role == "officer" or principal.bureau_wide
+
+
+def for_review(session, principal: Principal, *, status: str | None = None, supervisee_id: int | None = None,
+               office_id: int | None = None, limit: int, offset: int = 0) -> list[LeaveRequest]:
+    """The requests in the caller's scope an officer works through: pending first, oldest first."""
+    stmt = sa.select(LeaveRequest).where(office_scope(principal, LeaveRequest.office_id))
+    for column, value in ((LeaveRequest.status, status), (LeaveRequest.supervisee_id, supervisee_id),
+                          (LeaveRequest.office_id, office_id)):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    stmt = stmt.order_by(sa.case((LeaveRequest.status == "pending", 0), else_=1), LeaveRequest.created_at,
+                         LeaveRequest.id)
+    return list(session.execute(stmt.offset(offset).limit(limit)).scalars())
+
+
 def decide(session, settings, principal: Principal, leave_id: int, *, approve: bool, note: str | None,
            now: datetime) -> LeaveRequest:
     """Approve or reject a pending request; 8–30 days needs a bureau supervisor."""
     leave = leave_in_scope(session, principal, leave_id)
-    if leave.approver_role == "supervisor" and not principal.bureau_wide:
+    if not may_decide(principal, leave):
         raise DomainError("Leave of this length is approved by a bureau supervisor.", status=403,
                           code="bureau_approval_required")
     if approve and leave.destination_geometry is None:

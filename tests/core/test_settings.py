@@ -54,6 +54,7 @@ def exact_type_of(annotation):
 CHECKED_AT_START = {
     "METRICS_TOKEN": "sample-metrics-token",  # at least 16 characters
     "MAP_TILE_URL": "http://tiles.intranet/{z}/{x}/{y}.png",  # http(s)
+    "STATION_SCREEN_FRAME_ANCESTORS": "'self' https://signage.example.com",  # keywords and http(s) origins
 }
 # ... or the settings they cannot start without (a provider chosen needs its credentials).
 NEEDS = {

@@ -26,4 +26,7 @@ def _words() -> dict[str, str]:
         "open": _("Open"), "acknowledged": _("Acknowledged"), "resolved": _("Resolved"),
         "false_alarm": _("False alarm"), "excused": _("Excused"), "commendation": _("Commendation"),
         "admonition": _("Admonition"), "warning": _("Warning"), "revocation_requested": _("Revocation requested"),
+        "green": _("Green"), "yellow": _("Yellow"), "red": _("Red"),
+        "pending": _("Pending"), "fulfilled": _("Fulfilled"), "cancelled": _("Cancelled"),
+        "ok": _("OK"), "error": _("Error"),
     }

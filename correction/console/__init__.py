@@ -42,7 +42,8 @@ class _SecureOnTls(SecureCookieSessionInterface):
 
 def init_app(app: Flask) -> None:
     """Mount the console at the site root, with its CSRF protection and translations."""
-    from . import alert_pages, auth_pages, mall_pages, ops_pages, report_pages  # noqa: F401 - their pages register on the blueprint
+    # their pages register on the blueprint
+    from . import alert_pages, auth_pages, mall_pages, ops_pages, report_pages  # noqa: F401
     from .blueprint import bp
 
     # CSRF is checked on the console's own requests only (bp.before_request): the API and the

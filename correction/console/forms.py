@@ -10,16 +10,16 @@ from ..api import field_errors
 from ..errors import ValidationFailed
 
 
-def form_of(model: type[BaseModel], fields: dict[str, str], *, numbers: bool = False) -> BaseModel:
+def form_of(model: type[BaseModel], fields: dict[str, str], *, lax: bool = False) -> BaseModel:
     """Validate ``fields`` (strings from a form) against ``model``; 422 naming the fields otherwise.
 
-    ``numbers``: the form has number and yes/no fields, read from their text ("12", "true") the
-    way pydantic's lax mode does; a field left empty is left out (its default applies).
+    ``lax``: numbers and yes/no are read from their text ("12", "true") as pydantic's lax mode
+    does, and a field left empty is left out (its default applies), as for optional fields.
     """
-    if numbers:
+    if lax:
         fields = {name: value for name, value in fields.items() if value != ""}
     try:
-        return model.model_validate(fields, strict=not numbers)
+        return model.model_validate(fields, strict=not lax)
     except ValidationError as error:
         raise ValidationFailed(details={"fields": field_errors(error)}) from None
 

@@ -41,14 +41,14 @@ def orders():
         "orders.html", orders=rows, more_url=more_url, query=query, states=ORDER_STATUSES,
         names=queries.supervisee_names(db.session, principal, {o.supervisee_id for o in rows}),
         items=queries.item_names(db.session, {o.item_id for o in rows}),
-        supervisees=queries.supervisee_choices(db.session, principal), back=request.full_path)
+        supervisees=queries.supervisee_choices(db.session, principal), back=request.full_path.rstrip("?"))
 
 
 @bp.page("POST", "/mall/orders/<id:order_id>/fulfil", audit="mall.order_fulfil", audit_target=("order", "order_id"))
 def fulfil_order(order_id: int):
     """Hand an order over; a scanned status code, when given, must be the order's person's."""
     g.back_url = _back()
-    body = form_of(FulfilIn, {"status_code": request.form.get("status_code", "")}, numbers=True)
+    body = form_of(FulfilIn, {"status_code": request.form.get("status_code", "")}, lax=True)
     verified = None
     if body.status_code:
         settings = current_app.config["SETTINGS"]
@@ -62,7 +62,7 @@ def fulfil_order(order_id: int):
 def cancel_order(order_id: int):
     """Cancel a pending order: the points and the stock come back."""
     g.back_url = _back()
-    body = form_of(CancelIn, {"note": request.form.get("note", "")}, numbers=True)
+    body = form_of(CancelIn, {"note": request.form.get("note", "")}, lax=True)
     service.cancel(db.session, current_principal(), order_id, now(), body.note)
     return see_other(g.back_url)
 
@@ -88,7 +88,7 @@ def items():
 def create_item():
     """Offer a new item (a supervisor names the office that offers it)."""
     g.back_url = url_for("console.items")
-    body = form_of(ItemIn, {name: request.form.get(name, "") for name in ITEM_FIELDS}, numbers=True)
+    body = form_of(ItemIn, {name: request.form.get(name, "") for name in ITEM_FIELDS}, lax=True)
     item = service.create_item(db.session, current_principal(), body.model_dump(), now())
     g.audit.target_type, g.audit.target_id = "mall_item", item.id
     return see_other(url_for("console.items"))
@@ -98,7 +98,7 @@ def create_item():
 def update_item(item_id: int):
     """Change an item's price, stock or whether it is offered."""
     g.back_url = url_for("console.items")
-    body = form_of(ItemUpdate, {name: request.form.get(name, "") for name in EDITABLE}, numbers=True)
+    body = form_of(ItemUpdate, {name: request.form.get(name, "") for name in EDITABLE}, lax=True)
     changes = body.model_dump(exclude_unset=True)
     g.audit.details = {"fields": sorted(changes)}
     service.update_item(db.session, current_principal(), item_id, changes, now())

@@ -47,8 +47,8 @@ class ConsoleBlueprint(Blueprint):
 
         ``auth``: the officer's session is resolved into ``g.principal`` first; ``touch=False``
         resolves it without counting as activity (a poll). ``bureau_wide``: supervisors and admins
-        only; to an office's officer the page does not exist (404). ``error_page``: the template that shows
-        a refusal of this page (a failed login shows the login form again).
+        only; to an office's officer the page does not exist (404). ``error_page``: the template
+        that shows a refusal of this page (a failed login shows the login form again).
         """
         rate_limits = (rate_limit,) if isinstance(rate_limit, RateLimit) else tuple(rate_limit)
 

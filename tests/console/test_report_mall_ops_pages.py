@@ -171,7 +171,8 @@ def test_items_are_created_and_changed_as_the_api_allows(app, client, clock, mak
     assert refused.status_code == 422 and "积分" in html(refused)
     with app.app_context():
         item = db.session.execute(sa.select(MallItem).where(MallItem.name == "毛巾")).scalar_one()
-        assert (item.office_id, item.cost, item.stock, item.monthly_limit, item.active) == (org.office.id, 15, 3, None, True)
+        assert (item.office_id, item.cost, item.stock, item.monthly_limit, item.active) == (
+            org.office.id, 15, 3, None, True)
         assert db.session.execute(sa.select(MallItem).where(MallItem.name == "肥皂")).first() is None
     page = html(client.get("/mall/items"))
     assert f'id="item-{item.id}"' in page and f'id="item-{foreign_item}"' not in page
@@ -218,8 +219,8 @@ def test_the_jobs_page_shows_last_runs_next_runs_and_the_backlog(app, client, cl
 def test_the_audit_trail_filters_pages_and_hides_secrets(app, client, clock, make):
     org = make.org()
     at = clock()
-    make.add(AuditEntry(at=at, bureau_id=org.bureau.id, actor_type="officer", actor_id=1, actor_label="330102199001011234",
-                        action="test.secret", target_type="supervisee", target_id=7, outcome="ok",
+    make.add(AuditEntry(at=at, bureau_id=org.bureau.id, actor_type="officer", actor_id=1,
+                        actor_label="330102199001011234", action="test.secret", target_type="supervisee", target_id=7, outcome="ok",
                         details={"password": "hunter2", "note": "身份证 330102199001011234", "fields": ["name"]}),
              AuditEntry(at=at, bureau_id=org.other_bureau.id, action="test.foreign", outcome="ok", details={}))
     logged_in(client, clock, org.supervisor)

@@ -242,3 +242,16 @@ def test_the_audit_trail_filters_pages_and_hides_secrets(app, client, clock, mak
     later = (at + timedelta(hours=9)).strftime("%Y-%m-%dT%H:%M")
     assert entries.findall(html(client.get(f"/audit?action=test.secret&since={later}"))) == []
     assert client.get("/audit?since=yesterday").status_code == 422
+
+
+def test_the_new_pages_need_a_session_and_their_forms_a_csrf_token(app, client, clock, make):
+    scene = make.scene(phone=False)
+    item_id = make.item(scene.office, cost=10)
+    for path in ("/reports", "/reports/file?format=csv", "/mall/orders", "/mall/items", "/jobs", "/audit"):
+        response = client.get(path)
+        assert response.status_code == 303 and response.headers["Location"] == "/?m=login", path
+    logged_in(client, clock, scene.officer)
+    refused = client.post(f"/mall/items/{item_id}", data={"cost": "99"})
+    assert refused.status_code == 400
+    with app.app_context():
+        assert db.session.get(MallItem, item_id).cost == 10

@@ -40,7 +40,8 @@ def audit():
                                 unattributed=principal.role == "admin")
     page = paginate(db.session, stmt, AuditEntry.id, query, descending=True)
     chosen = {name: request.args[name] for name in AUDIT_FILTERS if request.args.get(name)}
-    more_url = url_for("console.audit", **chosen, cursor=page["next_cursor"]) if page["next_cursor"] else None
+    more_url = url_for("console.audit", **chosen, limit=query.limit,
+                       cursor=page["next_cursor"]) if page["next_cursor"] else None
     entries = [queries.shown_entry(entry) for entry in page["items"]]
     return render_template("audit.html", entries=entries, more_url=more_url, chosen=chosen)
 

@@ -235,7 +235,7 @@ def test_the_audit_trail_filters_pages_and_hides_secrets(app, client, clock, mak
     more = re.search(r'href="([^"]+)" id="more"', listed).group(1).replace("&amp;", "&")
     rest = re.findall(r'id="entry-(\d+)"', html(client.get(more)))
     assert len(first) == 2 and len(rest) == 1 and int(rest[0]) < int(first[-1])
-    assert "action=alert.list" in more
+    assert "action=alert.list" in more and "limit=2" in more
     local_day = (at + timedelta(hours=8)).strftime("%Y-%m-%dT%H:%M")  # the office's wall clock, to the minute
     entries = re.compile(r'id="entry-\d+"')
     assert len(entries.findall(html(client.get(f"/audit?action=test.secret&since={local_day}")))) == 1

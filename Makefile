@@ -58,7 +58,8 @@ CONSOLE_I18N := correction/console/translations
 translations: install-dev
 	$(BIN)/pybabel extract -F correction/console/babel.cfg --no-location --sort-output --omit-header \
 	  -o $(CONSOLE_I18N)/messages.pot correction/console
-	$(BIN)/pybabel update -i $(CONSOLE_I18N)/messages.pot -d $(CONSOLE_I18N) -l zh_Hans_CN --ignore-obsolete
+	$(BIN)/pybabel update -i $(CONSOLE_I18N)/messages.pot -d $(CONSOLE_I18N) -l zh_Hans_CN --ignore-obsolete \
+	  --ignore-pot-creation-date --no-fuzzy-matching
 	$(BIN)/pybabel compile -d $(CONSOLE_I18N) -l zh_Hans_CN
 
 # benchmarks/ingest_http.py drives the servers with wrk: Debian's wrk, installed when we can (root).

@@ -55,15 +55,19 @@ class JobList(Output):
 @bp.operation("GET", "/jobs", summary="The scheduler's jobs: last run, next run, errors",
               response=JobList, auth="supervisor")
 def list_jobs():
-    at = now()
-    specs = schedule(current_app.config["SETTINGS"])
+    return {"items": job_statuses(db.session, current_app.config["SETTINGS"], now())}
+
+
+def job_statuses(session, settings, at) -> list[dict]:
+    """Every scheduled job with its last run, next run and recent failures; the dispatcher's backlog."""
+    specs = schedule(settings)
     latest = sa.select(JobRun.job_id, sa.func.max(JobRun.id).label("id")).group_by(JobRun.job_id).subquery()
-    runs = {r.job_id: r for r in db.session.execute(sa.select(JobRun).join(latest, JobRun.id == latest.c.id)).scalars()}
-    errors = dict(db.session.execute(sa.select(JobRun.job_id, sa.func.max(JobRun.started_at))
-                                     .where(JobRun.ok.is_(False)).group_by(JobRun.job_id)).all())
-    failures = dict(db.session.execute(sa.select(JobRun.job_id, sa.func.count())
-                                       .where(JobRun.ok.is_(False), JobRun.started_at >= at - timedelta(days=1))
-                                       .group_by(JobRun.job_id)).all())
+    runs = {r.job_id: r for r in session.execute(sa.select(JobRun).join(latest, JobRun.id == latest.c.id)).scalars()}
+    errors = dict(session.execute(sa.select(JobRun.job_id, sa.func.max(JobRun.started_at))
+                                  .where(JobRun.ok.is_(False)).group_by(JobRun.job_id)).all())
+    failures = dict(session.execute(sa.select(JobRun.job_id, sa.func.count())
+                                    .where(JobRun.ok.is_(False), JobRun.started_at >= at - timedelta(days=1))
+                                    .group_by(JobRun.job_id)).all())
     items = []
     for spec in specs:
         run = runs.get(spec.id)
@@ -74,8 +78,8 @@ def list_jobs():
                 "started_at": run.started_at, "duration_ms": run.duration_ms, "rows": run.rows,
                 "outcome": "ok" if run.ok else "error", "error": run.error, "host": run.host},
             "last_error_at": errors.get(spec.id), "failures_last_24h": failures.get(spec.id, 0),
-            "backlog": backlog(db.session, at) if spec.id == "dispatch_notifications" else None})
-    return {"items": items}
+            "backlog": backlog(session, at) if spec.id == "dispatch_notifications" else None})
+    return items
 
 
 def _next_run(spec, last_run: JobRun | None, at):

@@ -1,7 +1,9 @@
 """Signing in and out of the console: password and TOTP, first-login enrolment, the forced password change."""
 from __future__ import annotations
 
-from flask import current_app, g, render_template, request, url_for
+from pathlib import Path
+
+from flask import Response, current_app, g, render_template, request, url_for
 from flask_babel import gettext as _
 
 from ..api import png_response
@@ -14,8 +16,9 @@ from ..time import now
 from . import LANGUAGE_COOKIE, LOCALES
 from .blueprint import bp
 from .forms import form_of, safe_next
-from .web import clear_session_cookie, see_other, set_session_cookie
+from .web import clear_session_cookie, see_other, set_session_cookie, signed_in
 
+_FAVICON = Path(__file__).parent / "static" / "console" / "favicon.ico"
 LOGIN_LIMIT = RateLimit("login", per_client="LOGIN_RATE_LIMIT")  # counted with the API's logins
 _NOTICES = {
     "idle": lambda: _("Your session was locked after %(minutes)s idle minutes; log in again.",
@@ -27,7 +30,9 @@ _NOTICES = {
 
 @bp.page("GET", "/", auth=False)
 def login():
-    """The login page (the site's front door)."""
+    """The login page (the site's front door); an officer already signed in goes on to the queue."""
+    if signed_in():
+        return see_other(url_for("console.alerts"))
     notice = _NOTICES.get(request.args.get("m", ""))
     return render_template("login.html", notice=notice() if notice else None, form={})
 
@@ -105,6 +110,14 @@ def change_password():
                              new=body.new_password, client=request.remote_addr, now=now())
     target = url_for("console.enrol") if g.caller_row.totp_enrolment_required else url_for("console.alerts")
     return see_other(target)
+
+
+@bp.route("/favicon.ico")
+def favicon():
+    """The site's icon (browsers ask for it at the root whatever the page says)."""
+    response = Response(_FAVICON.read_bytes(), mimetype="image/vnd.microsoft.icon")
+    response.cache_control.public, response.cache_control.max_age = True, 7 * 24 * 3600
+    return response
 
 
 @bp.page("GET", "/lang/<code>", auth=False)

@@ -42,7 +42,7 @@ def _console_headers(response):
         origin = f"{parts.scheme}://{parts.netloc}"
     frame = " ".join(settings.STATION_SCREEN_FRAME_ANCESTORS.split()) if request.endpoint in _FRAMEABLE else "'none'"
     response.headers["Content-Security-Policy"] = console_csp(origin, frame)
-    if request.endpoint != "console.static":
+    if request.endpoint not in ("console.static", "console.favicon"):
         response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -59,6 +59,17 @@ def _iso(value) -> str:
 def _local(value) -> str:
     """A moment as the office's wall clock shows it."""
     return value.astimezone(local_zone()).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+@bp.app_template_filter("pct")
+def _pct(value) -> str:
+    """A rate (0–1) as a percentage; a dash when there was nothing to count."""
+    return "–" if value is None else f"{value * 100:.1f}%"
+
+
+@bp.app_template_filter("minutes")
+def _minutes(seconds) -> str:
+    return "–" if seconds is None else f"{seconds / 60:.0f}"
 
 
 @bp.app_template_global("html_lang")

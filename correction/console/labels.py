@@ -30,4 +30,7 @@ def _words() -> dict[str, str]:
         "zone_return": _("Back in the permitted area"), "zone_entry": _("Entered an exclusion zone"),
         "zone_departure": _("Left the exclusion zone"),
         "admonition": _("Admonition"), "warning": _("Warning"), "revocation_requested": _("Revocation requested"),
+        "green": _("Green"), "yellow": _("Yellow"), "red": _("Red"),
+        "pending": _("Pending"), "fulfilled": _("Fulfilled"), "cancelled": _("Cancelled"),
+        "ok": _("OK"), "error": _("Error"),
     }

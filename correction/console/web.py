@@ -42,12 +42,14 @@ class ConsoleBlueprint(Blueprint):
 
     def page(self, method: str, rule: str, *, audit: str | None = None,
              audit_target: tuple[str, str] | None = None, auth: bool = True, touch: bool = True,
-             rate_limit: RateLimit | tuple[RateLimit, ...] = (), error_page: str | None = None):
+             bureau_wide: bool = False, rate_limit: RateLimit | tuple[RateLimit, ...] = (),
+             error_page: str | None = None):
         """Register the decorated view as ``method rule``.
 
         ``auth``: the officer's session is resolved into ``g.principal`` first; ``touch=False``
-        resolves it without counting as activity (a poll). ``error_page``: the template that shows
-        a refusal of this page (a failed login shows the login form again).
+        resolves it without counting as activity (a poll). ``bureau_wide``: supervisors and admins
+        only; to an office's officer the page does not exist (404). ``error_page``: the template
+        that shows a refusal of this page (a failed login shows the login form again).
         """
         rate_limits = (rate_limit,) if isinstance(rate_limit, RateLimit) else tuple(rate_limit)
 
@@ -58,6 +60,8 @@ class ConsoleBlueprint(Blueprint):
                     if detour is not None:
                         g.audit = None  # nothing was done but the detour
                         return detour
+                    if bureau_wide and not g.principal.bureau_wide:
+                        raise NotFound()
                 return current_app.make_response(view(**kwargs))  # a page, not data to shape
 
             op = Operation(method=method.upper(), rule=rule, view=guarded, summary=view.__doc__ or "",
@@ -91,6 +95,18 @@ def _authenticate(touch: bool) -> Response | None:
     if row.totp_enrolment_required and request.endpoint not in _OPEN_WHILE_TOTP_ENROLMENT_REQUIRED:
         return see_other(url_for("console.enrol"))
     return None
+
+
+def signed_in() -> bool:
+    """Whether this request carries a live officer session (looked at without counting as activity)."""
+    token = request.cookies.get(SESSION_COOKIE, "")
+    if not token or len(token) > 200:
+        return False
+    try:
+        principal, _row = resolve_token(db.session, current_app.config["SETTINGS"], token, now(), touch=False)
+    except Unauthorized:
+        return False
+    return principal.is_officer
 
 
 def see_other(location: str) -> Response:
@@ -178,6 +194,11 @@ def describe(error: DomainError) -> str:
         "invalid_geometry": _("The zone's shape cannot be used (its edges may cross, or it is too large); "
                               "draw it again."),
         "invalid_range": _("That range of time cannot be shown."),
+        "order_already_fulfilled": _("This order has already been handed over."),
+        "order_already_cancelled": _("This order has already been cancelled."),
+        "wrong_person": _("The status code scanned is not this order's supervisee."),
+        "code_expired": _("This status code has expired; ask for a fresh one."),
+        "code_invalid": _("This is not a genuine status code."),
     }
     text = messages.get(error.code, _("The request was refused (%(code)s).", code=error.code))
     fields = [_field_message(item) for item in error.details.get("fields", [])]
@@ -195,7 +216,11 @@ def _field_message(item: dict) -> str:
     labels = {"username": _("Username"), "password": _("Password"), "totp": _("Code"), "code": _("Code"),
               "current_password": _("Current password"), "new_password": _("New password"),
               "outcome": _("Outcome"), "note": _("Note"), "kind": _("Kind"), "name": _("Name"),
-              "geometry": _("Shape on the map"), "query.day": _("Day"), "label": _("Where the tablet hangs")}
+              "geometry": _("Shape on the map"), "query.day": _("Day"), "label": _("Where the tablet hangs"),
+              "description": _("Description"), "cost": _("Points"), "stock": _("Stock"),
+              "monthly_limit": _("Monthly limit"), "active": _("Offered"), "office_id": _("Office"),
+              "status_code": _("Status code"), "query.week": _("Week"), "query.since": _("From"),
+              "query.until": _("Until"), "query.actor_id": _("Actor ID"), "query.target_id": _("Target ID")}
     label = labels.get(item.get("path", ""), item.get("path", ""))
     reason = reasons.get(item.get("code")) or _("missing or not valid")
     return f"{label}: {reason}."

@@ -9,7 +9,7 @@ from flask import current_app, g, request
 
 from ..api import Answer, ApiBlueprint, audit_filters
 from ..people import status_token
-from ..people.access import current_principal, office_scope
+from ..people.access import current_principal
 from ..database import db
 from ..errors import DomainError, ValidationFailed
 from ..schemas import Page, PageQuery, paginate
@@ -126,11 +126,7 @@ def cancel_my_order(order_id: int, body: CancelIn):
               response=Page[OrderOut], auth="officer", audit="mall.order_list")
 def list_orders(query: OrderQuery):
     audit_filters(query)
-    stmt = sa.select(Order).where(office_scope(current_principal(), Order.office_id))
-    if query.status:
-        stmt = stmt.where(Order.status == query.status)
-    if query.supervisee_id:
-        stmt = stmt.where(Order.supervisee_id == query.supervisee_id)
+    stmt = service.orders_for(current_principal(), status=query.status, supervisee_id=query.supervisee_id)
     return paginate(db.session, stmt, Order.id, query, descending=True)
 
 

@@ -51,6 +51,16 @@ def items_for(principal: Principal) -> sa.Select:
     return sa.select(MallItem).where(MallItem.office_id == principal.office_id, MallItem.active)
 
 
+def orders_for(principal: Principal, *, status: str | None = None, supervisee_id: int | None = None) -> sa.Select:
+    """The orders of an officer's scope, of one state or person when given."""
+    stmt = sa.select(Order).where(office_scope(principal, Order.office_id))
+    if status:
+        stmt = stmt.where(Order.status == status)
+    if supervisee_id:
+        stmt = stmt.where(Order.supervisee_id == supervisee_id)
+    return stmt
+
+
 def redeem(session, settings, principal: Principal, *, item_id: int, idempotency_key: str,
            now: datetime) -> tuple[Order, bool]:
     """Debit points and stock and create the order in one transaction; (order, created).

@@ -48,12 +48,18 @@ class ReportQuery(Query):
               media_type=", ".join(m.split(";")[0] for m in MEDIA.values()))
 def weekly_report(query: ReportQuery):
     settings = current_app.config["SETTINGS"]
-    principal = current_principal()
-    office_id = _office_in_scope(principal, query.office_id)
-    week = _week(query.week, settings)
-    g.audit.details = {"week": week.label, "office_id": office_id, "format": query.format}
-    report = report_for(db.session, settings, bureau_id=principal.bureau_id, office_id=office_id, week=week)
+    report = scoped_report(current_principal(), settings, office_id=query.office_id, week=query.week,
+                           fmt=query.format)
     return respond(report, query.format, settings)
+
+
+def scoped_report(principal: Principal, settings, *, office_id: int | None, week: str | None, fmt: str) -> dict:
+    """The report of ``week`` (default: the last complete one) for an office of the caller's scope, or
+    their whole bureau (supervisors); the request's audit entry names what was read."""
+    office_id = _office_in_scope(principal, office_id)
+    chosen = _week(week, settings)
+    g.audit.details = {"week": chosen.label, "office_id": office_id, "format": fmt}
+    return report_for(db.session, settings, bureau_id=principal.bureau_id, office_id=office_id, week=chosen)
 
 
 def report_for(session, settings, *, bureau_id: int, office_id: int | None, week: Week) -> dict:

@@ -42,7 +42,7 @@ class _SecureOnTls(SecureCookieSessionInterface):
 
 def init_app(app: Flask) -> None:
     """Mount the console at the site root, with its CSRF protection and translations."""
-    from . import alert_pages, auth_pages  # noqa: F401 - their pages register on the blueprint
+    from . import alert_pages, auth_pages, supervisee_pages  # noqa: F401 - their pages register on the blueprint
     from .blueprint import bp
 
     # CSRF is checked on the console's own requests only (bp.before_request): the API and the

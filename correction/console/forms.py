@@ -8,10 +8,13 @@ from ..api import field_errors
 from ..errors import ValidationFailed
 
 
-def form_of(model: type[BaseModel], fields: dict[str, str]) -> BaseModel:
-    """Validate ``fields`` (strings from a form) against ``model``; 422 naming the fields otherwise."""
+def form_of(model: type[BaseModel], fields: dict[str, str], *, strict: bool = True) -> BaseModel:
+    """Validate ``fields`` (strings from a form) against ``model``; 422 naming the fields otherwise.
+
+    ``strict=False`` lets a number typed in a field be read as the number the model asks for.
+    """
     try:
-        return model.model_validate(fields, strict=True)
+        return model.model_validate(fields, strict=strict)
     except ValidationError as error:
         raise ValidationFailed(details={"fields": field_errors(error)}) from None
 

@@ -164,6 +164,9 @@ def describe(error: DomainError) -> str:
         "totp_secret_changed": _("Your authenticator secret was reset meanwhile; log in again."),
         "service_unavailable": _("The service is busy; try again shortly."),
         "conflict": _("Someone changed this at the same time; reload and try again."),
+        "spot_check_pending": _("A spot check is already waiting for this person's answer."),
+        "supervision_ended": _("Supervision has ended for this person."),
+        "invalid_cursor": _("This page link is not valid; start again from the first page."),
     }
     text = messages.get(error.code, _("The request was refused (%(code)s).", code=error.code))
     fields = [_field_message(item) for item in error.details.get("fields", [])]
@@ -177,10 +180,13 @@ def _field_message(item: dict) -> str:
         "too_common": _("The new password is among the most common ones; choose another."),
         "contains_identifier": _("The new password must not contain your username."),
         "same_as_current": _("Choose a password other than the current one."),
+        "whole_id_number": _("type only the last four characters of the ID number"),
+        "too_long": _("longer than allowed"),
     }
     labels = {"username": _("Username"), "password": _("Password"), "totp": _("Code"), "code": _("Code"),
               "current_password": _("Current password"), "new_password": _("New password"),
-              "outcome": _("Outcome"), "note": _("Note")}
+              "outcome": _("Outcome"), "note": _("Note"), "minutes": _("Minutes to answer"),
+              "query.q": _("Search")}
     label = labels.get(item.get("path", ""), item.get("path", ""))
     reason = reasons.get(item.get("code")) or _("missing or not valid")
     return f"{label}: {reason}."

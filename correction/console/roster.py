@@ -1,9 +1,10 @@
-"""The supervisees list and what a supervisee's page reads besides the features' services.
+"""The supervisees list, and the parts of a supervisee's page the features serve only to the person themself.
 
 One page of the list is one statement: the people in scope that match, each with its status
 code colour (``monitoring.status_code``), last check-in, last fix and count of unresolved alerts
-as correlated subqueries over the per-person indexes, so the figures cost the same for a page of
-an office of 50 or of 10,000. Keyset paging by id, as the API's lists.
+as correlated subqueries over the per-person indexes, so a page costs about the same in an office
+of 50 or of 10,000 (a colour filter that matches few rows reads more: see ``benchmarks/roster.py``).
+Keyset paging by id, as the API's lists.
 """
 from __future__ import annotations
 
@@ -19,13 +20,15 @@ from pydantic_core import PydanticCustomError
 from ..alerts.models import Alert
 from ..checkins.models import Checkin
 from ..locations.models import LocationFix
-from ..mall.models import PointBalance
+from ..leave.models import LeaveRequest
+from ..mall.models import PointBalance, PointEntry
 from ..monitoring.status_code import colour_of
 from ..people.access import Principal
 from ..people.models import Office, Supervisee
 from ..people.schemas import Level
 from ..people.service import search_supervisees
-from ..schemas import Cursor, Id, PageQuery, Query, cursor_id, decode_cursor, encode_cursor, invalid_cursor
+from ..schemas import (Cursor, Id, PageQuery, Query, cursor_id, decode_cursor, encode_cursor, invalid_cursor,
+                       paginate)
 
 _WHOLE_ID = re.compile(r"[0-9]{17}[0-9X]")
 
@@ -85,3 +88,15 @@ def balance(session, supervisee_id: int) -> int:
     """The points balance (kept equal to the ledger by ``mall.points``); 0 before any line."""
     return session.execute(sa.select(PointBalance.balance).where(PointBalance.supervisee_id == supervisee_id)
                            ).scalar_one_or_none() or 0
+
+
+def ledger_page(session, supervisee_id: int, query: PageQuery) -> dict:
+    """A page of the person's points ledger, newest first (what ``/me/points/ledger`` shows them)."""
+    return paginate(session, sa.select(PointEntry).where(PointEntry.supervisee_id == supervisee_id), PointEntry.id,
+                    query, descending=True)
+
+
+def leave_page(session, supervisee_id: int, query: PageQuery) -> dict:
+    """A page of the person's leave requests, newest first."""
+    return paginate(session, sa.select(LeaveRequest).where(LeaveRequest.supervisee_id == supervisee_id),
+                    LeaveRequest.id, query, descending=True)

@@ -6,7 +6,6 @@ the API serves at several addresses: the timeline, the week's windows, points, l
 """
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import current_app, flash, render_template, request, url_for
 from flask_babel import gettext as _
 
@@ -16,14 +15,12 @@ from ..checkins import service as checkins
 from ..checkins.schedule import week_for
 from ..checkins.schemas import SpotCheckIn
 from ..database import db
-from ..leave.models import LeaveRequest
 from ..locations import ingest_keys
-from ..mall.models import PointEntry
 from ..monitoring.status_code import compliance_colour
 from ..people.access import current_principal
 from ..people.models import LEVELS
 from ..people.service import get_supervisee
-from ..schemas import PageQuery, paginate
+from ..schemas import PageQuery
 from ..time import local_zone, now
 from ..timeline.service import timeline
 from . import queries, roster
@@ -55,10 +52,8 @@ def supervisee(supervisee_id: int):
     person = get_supervisee(db.session, current_principal(), supervisee_id)
     cursors = query_of(roster.PersonPageQuery)
     events = timeline(db.session, person.id, PageQuery(limit=TIMELINE_SIZE, cursor=cursors.timeline))
-    ledger = paginate(db.session, sa.select(PointEntry).where(PointEntry.supervisee_id == person.id), PointEntry.id,
-                      PageQuery(limit=LEDGER_SIZE, cursor=cursors.ledger), descending=True)
-    leave = paginate(db.session, sa.select(LeaveRequest).where(LeaveRequest.supervisee_id == person.id),
-                     LeaveRequest.id, PageQuery(limit=LEAVE_SIZE, cursor=cursors.leave), descending=True)
+    ledger = roster.ledger_page(db.session, person.id, PageQuery(limit=LEDGER_SIZE, cursor=cursors.ledger))
+    leave = roster.leave_page(db.session, person.id, PageQuery(limit=LEAVE_SIZE, cursor=cursors.leave))
     return render_template(
         "supervisee.html", person=person, office=queries.office_name(db.session, person.office_id),
         colour=compliance_colour(db.session, settings, person.id, at),

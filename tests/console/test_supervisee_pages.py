@@ -225,3 +225,16 @@ def test_the_week_shows_a_stepped_up_period_and_which_of_its_windows_were_met(ap
                       ("upcoming", "2026-11-26 08:00"), ("upcoming", "2026-11-26 14:00"),
                       ("upcoming", "2026-11-27 08:00"), ("upcoming", "2026-11-27 14:00")]
     assert re.search(r'<tr class="window window-satisfied"><td>远程报到</td><td>2026-11-23 08:00', week)
+
+
+def test_the_pages_carry_no_inline_code_and_say_the_location_keys_state(client, clock, make):
+    scene = make.scene(phone=False)
+    logged_in(client, clock, scene.officer)
+    for path in ("/supervisees", f"/supervisees/{scene.person_id}", f"/supervisees/{scene.person_id}/device-reset"):
+        response = client.get(path)
+        assert "script-src 'self';" in response.headers["Content-Security-Policy"]
+        page = html(response)
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", page), "inline script"
+        assert not re.search(r"\son[a-z]+=|hx-on|\sstyle=", page), "inline handler or style"
+    english = html(client.get(f"/supervisees/{scene.person_id}", headers={"Accept-Language": "en"}))
+    assert re.search(r'id="ingest-key">\s*None', english) and "No phone bound" in english

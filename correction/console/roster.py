@@ -60,7 +60,7 @@ class PersonPageQuery(Query):
 
 def roster(session, settings, principal: Principal, query: RosterQuery, now: datetime) -> dict:
     """One page of the supervisees in scope matching ``query``, with their figures; and the next cursor."""
-    colour = colour_of(settings, Supervisee.id, now).label("colour")
+    colour = colour_of(settings, Supervisee.id, now)
     last_checkin = (sa.select(sa.func.max(Checkin.received_at))
                     .where(Checkin.supervisee_id == Supervisee.id, Checkin.outcome == "accepted")
                     .scalar_subquery().label("last_checkin_at"))
@@ -70,10 +70,10 @@ def roster(session, settings, principal: Principal, query: RosterQuery, now: dat
                    .scalar_subquery().label("open_alerts"))
     stmt = (search_supervisees(principal, {"level": query.level, "office_id": query.office_id, "match": query.q})
             .with_only_columns(Supervisee.id, Supervisee.name, Supervisee.level, Supervisee.status,
-                               Office.name.label("office"), colour, last_checkin, last_fix, open_alerts)
+                               Office.name.label("office"), colour.label("colour"), last_checkin, last_fix, open_alerts)
             .join(Office, Office.id == Supervisee.office_id))
     if query.colour:
-        stmt = stmt.where(colour_of(settings, Supervisee.id, now) == query.colour)
+        stmt = stmt.where(colour == query.colour)
     if query.cursor:
         try:
             stmt = stmt.where(Supervisee.id > cursor_id(decode_cursor(query.cursor)[0]))

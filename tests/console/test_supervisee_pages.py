@@ -140,6 +140,9 @@ def test_a_supervisees_page_shows_who_the_week_the_timeline_points_and_leave(app
     assert valid_national_id(person.id) not in page
     assert 'id="colour">黄码' in page  # a missed spot check in the look-back
     assert "已绑定手机" in page and "城中街道司法所" in page and "严格" in page
+    assert re.search(r'id="ingest-key">\s*无', page)
+    assert client.post("/api/v1/me/ingest-key", headers=scene.phone).status_code in (200, 201)
+    assert re.search(r'id="ingest-key">\s*有效至 2027-02-23 10:0\d', html(client.get(f"/supervisees/{person.id}")))
     week = page[page.index('id="week"'):page.index('id="timeline"')]
     days = re.findall(r'<tr class="window window-(\w+)"><td>([^<]+)</td><td>([^<]+)</td>', week)
     remote = [(status, opens[:10]) for status, kind, opens in days if kind == "远程报到"]

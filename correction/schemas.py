@@ -64,11 +64,14 @@ class Output(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+Cursor = Annotated[str, StringConstraints(max_length=200, pattern=r"^[A-Za-z0-9_\-=]*$")]  # opaque, ours
+
+
 class PageQuery(Query):
     """Pagination: ``limit`` items after the opaque ``cursor``."""
 
     limit: int = Field(default=50, ge=1, le=200)
-    cursor: Annotated[str, StringConstraints(max_length=200, pattern=r"^[A-Za-z0-9_\-=]*$")] | None = None
+    cursor: Cursor | None = None
 
 
 T = TypeVar("T")

@@ -6,7 +6,6 @@ from flask import current_app, g
 from ..api import Answer, ApiBlueprint, png_response
 from ..people.access import current_principal
 from ..database import db
-from ..errors import ValidationFailed
 from ..people.models import Supervisee
 from ..ratelimit import RateLimit
 from ..time import now
@@ -62,12 +61,7 @@ def station_qrpng_response(station_id: int):
               body=SpotCheckIn, response=SpotCheckOut, status=201, auth="officer",
               audit="spot_check.create", errors=(409,))
 def create_spot_check(body: SpotCheckIn):
-    settings = _settings()
-    if body.minutes is not None and body.minutes > settings.SPOT_CHECK_MAX_MINUTES:
-        raise ValidationFailed(details={"fields": [{
-            "path": "minutes", "code": "too_long",
-            "message": f"at most {settings.SPOT_CHECK_MAX_MINUTES} minutes"}]})
     g.audit.target_type, g.audit.target_id = "supervisee", body.supervisee_id
-    return service.request_spot_check(db.session, settings, current_principal(),
+    return service.request_spot_check(db.session, _settings(), current_principal(),
                                       supervisee_id=body.supervisee_id, minutes=body.minutes,
                                       note=body.note, now=now())

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from ..database import prebuilt
-from ..errors import DomainError, NotFound
+from ..errors import DomainError, NotFound, ValidationFailed
 from ..events import Breach, CheckinAccepted, publish
 from ..leave.models import LeaveRequest
 from ..leave.service import close_on_return
@@ -168,9 +168,14 @@ def _inside_home_area(session, person_id: int, fix: Fix) -> bool:
 def request_spot_check(session, settings, principal: Principal, *, supervisee_id: int,
                        minutes: int | None, note: str | None, now: datetime) -> SpotCheck:
     """Ask a supervisee in scope to check in within ``minutes``; notify their phone."""
+    if minutes is not None and minutes > settings.SPOT_CHECK_MAX_MINUTES:
+        raise ValidationFailed(details={"fields": [{
+            "path": "minutes", "code": "too_long", "message": f"at most {settings.SPOT_CHECK_MAX_MINUTES} minutes"}]})
     person = get_supervisee(session, principal, supervisee_id)
     if person.status != "active":
         raise DomainError("Supervision has ended for this person.", status=409, code="supervision_ended")
+    # Two officers asking at once queue on the person's row, so the second sees the first's spot check.
+    session.execute(sa.select(Supervisee.id).where(Supervisee.id == person.id).with_for_update(key_share=True))
     if _pending_spot(session, person.id, now) is not None:
         raise DomainError("A spot check is already waiting for an answer.", status=409,
                           code="spot_check_pending")

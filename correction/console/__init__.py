@@ -43,7 +43,7 @@ class _SecureOnTls(SecureCookieSessionInterface):
 def init_app(app: Flask) -> None:
     """Mount the console at the site root, with its CSRF protection and translations."""
     from . import (alert_pages, auth_pages, leave_pages, mall_pages, map_pages,  # noqa: F401 - they register pages
-                   ops_pages, report_pages, screen_pages, station_pages)
+                   ops_pages, report_pages, screen_pages, station_pages, supervisee_pages)
     from .blueprint import bp
 
     # CSRF is checked on the console's own requests only (bp.before_request): the API and the

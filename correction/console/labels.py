@@ -1,4 +1,4 @@
-"""The words the console shows for the domain's codes (alert types, severities, states, outcomes)."""
+"""The words the console shows for the domain's codes (alert types, severities, states, outcomes, levels...)."""
 from __future__ import annotations
 
 from flask import g
@@ -30,7 +30,19 @@ def _words() -> dict[str, str]:
         "zone_return": _("Back in the permitted area"), "zone_entry": _("Entered an exclusion zone"),
         "zone_departure": _("Left the exclusion zone"),
         "admonition": _("Admonition"), "warning": _("Warning"), "revocation_requested": _("Revocation requested"),
+        # supervisees: status code, level, supervision, windows, check-ins, spot checks, leave, timeline
         "green": _("Green"), "yellow": _("Yellow"), "red": _("Red"),
-        "pending": _("Pending"), "fulfilled": _("Fulfilled"), "cancelled": _("Cancelled"),
+        "strict": _("Strict"), "normal": _("Normal"), "lenient": _("Lenient"),
+        "active": _("Under supervision"), "ended": _("Ended"),
+        "remote": _("Remote check-in"), "station": _("Station check-in"), "spot": _("Spot check answer"),
+        "period": _("Stepped-up supervision check-in"),
+        "satisfied": _("Met"), "missed": _("Missed"), "upcoming": _("Upcoming"),
+        "accepted": _("Accepted"), "refused": _("Refused"),
+        "answered": _("Answered"), "cancelled": _("Cancelled"), "fulfilled": _("Fulfilled"),
         "ok": _("OK"), "error": _("Error"),
+        "checkin": _("Check-in"), "spot_check": _("Spot check"), "alert": _("Alert"),
+        "zone_event": _("Zone"), "points": _("Points"), "leave": _("Leave"),
+        "exit": _("Left the permitted area"), "return": _("Came back to the permitted area"),
+        "entry": _("Entered an exclusion zone"), "departure": _("Left an exclusion zone"),
+        "adjustment": _("Adjustment by an officer"), "redemption": _("Redemption"), "refund": _("Refund"),
     }

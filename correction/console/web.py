@@ -199,6 +199,9 @@ def describe(error: DomainError) -> str:
         "wrong_person": _("The status code scanned is not this order's supervisee."),
         "code_expired": _("This status code has expired; ask for a fresh one."),
         "code_invalid": _("This is not a genuine status code."),
+        "spot_check_pending": _("A spot check is already waiting for this person's answer."),
+        "supervision_ended": _("Supervision has ended for this person."),
+        "invalid_cursor": _("This page link is not valid; start again from the first page."),
     }
     text = messages.get(error.code, _("The request was refused (%(code)s).", code=error.code))
     fields = [_field_message(item) for item in error.details.get("fields", [])]
@@ -212,6 +215,8 @@ def _field_message(item: dict) -> str:
         "too_common": _("The new password is among the most common ones; choose another."),
         "contains_identifier": _("The new password must not contain your username."),
         "same_as_current": _("Choose a password other than the current one."),
+        "whole_id_number": _("type only the last four characters of the ID number"),
+        "too_long": _("longer than allowed"),
     }
     labels = {"username": _("Username"), "password": _("Password"), "totp": _("Code"), "code": _("Code"),
               "current_password": _("Current password"), "new_password": _("New password"),
@@ -220,7 +225,8 @@ def _field_message(item: dict) -> str:
               "description": _("Description"), "cost": _("Points"), "stock": _("Stock"),
               "monthly_limit": _("Monthly limit"), "active": _("Offered"), "office_id": _("Office"),
               "status_code": _("Status code"), "query.week": _("Week"), "query.since": _("From"),
-              "query.until": _("Until"), "query.actor_id": _("Actor ID"), "query.target_id": _("Target ID")}
+              "query.until": _("Until"), "query.actor_id": _("Actor ID"), "query.target_id": _("Target ID"),
+              "minutes": _("Minutes to answer"), "query.q": _("Search")}
     label = labels.get(item.get("path", ""), item.get("path", ""))
     reason = reasons.get(item.get("code")) or _("missing or not valid")
     return f"{label}: {reason}."

@@ -1,6 +1,8 @@
 """Enrolling, finding and changing supervisees, always within the caller's scope."""
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import datetime
 from typing import Any
 
@@ -32,9 +34,36 @@ def search_supervisees(principal: Principal, filters: dict[str, Any]) -> sa.Sele
         if filters.get(name) is not None:
             stmt = stmt.where(getattr(Supervisee, name) == filters[name])
     if filters.get("q"):
-        pattern = "%" + filters["q"].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        stmt = stmt.where(Supervisee.name.like(pattern, escape="\\"))
+        stmt = stmt.where(_contains(Supervisee.name, filters["q"]))
+    if filters.get("match"):
+        stmt = stmt.where(matching(filters["match"]))
     return stmt
+
+
+_LAST_FOUR = re.compile(r"[0-9]{3}[0-9X]")
+_PHONE_PART = re.compile(r"\+?[0-9]{5,20}")
+
+
+def matching(text: str) -> sa.ColumnElement[bool]:
+    """The supervisees an officer's one search box finds: part of the name, of the phone, or the ID's last four.
+
+    Typed as a Chinese input method types it (full-width digits and Ｘ are read as ASCII). Four
+    characters that can end an ID number match ``national_id_last4``, five or more digits a part
+    of the phone; the name is always searched. The whole ID number is looked up by its hash
+    (``find_by_national_id``), never searched here.
+    """
+    text = unicodedata.normalize("NFKC", text).strip()
+    found = [_contains(Supervisee.name, text)]
+    if _LAST_FOUR.fullmatch(text.upper()):
+        found.append(Supervisee.national_id_last4 == text.upper())
+    if _PHONE_PART.fullmatch(text):
+        found.append(_contains(Supervisee.phone, text))
+    return sa.or_(*found)
+
+
+def _contains(column, text: str) -> sa.ColumnElement[bool]:
+    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return column.like(pattern, escape="\\")
 
 
 def find_by_national_id(session, settings, principal: Principal, national_id: str) -> Supervisee:

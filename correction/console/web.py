@@ -80,6 +80,7 @@ class ConsoleBlueprint(Blueprint):
 
 def _authenticate(touch: bool) -> Response | None:
     """Put the cookie's officer in ``g.principal``; a detour when a password or TOTP must come first."""
+    g.console_poll = not touch
     token = request.cookies.get(SESSION_COOKIE, "")
     if not token or len(token) > 200:
         raise SessionEnded()
@@ -147,7 +148,10 @@ def register_error_pages(bp: Blueprint) -> None:
     def _session_ended(error: SessionEnded):
         reason = "idle" if error.details.get("reason") == "token_expired" else "login"
         response = see_other(login_url(reason))
-        clear_session_cookie(response)
+        # A poll that finds the session ended sends the page to the login page but leaves the dead
+        # cookie: a click racing that navigation still says why (idle) instead of "log in".
+        if not g.get("console_poll"):
+            clear_session_cookie(response)
         return response
 
     @bp.errorhandler(CSRFError)

@@ -19,7 +19,7 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def csrf_of(client, path: str = "/") -> str:
-    page = client.get(path)
+    page = client.get(path, follow_redirects=True)  # a signed-in officer at / is sent on to the queue
     return CSRF.search(page.get_data(as_text=True)).group(1)
 
 

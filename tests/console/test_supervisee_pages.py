@@ -154,7 +154,7 @@ def test_a_supervisees_page_shows_who_the_week_the_timeline_points_and_leave(app
     assert len(re.findall(r'<tr class="entry"', page)) == 20
     ledger_more = re.search(r'href="([^"]+)" id="more-ledger"', page).group(1).replace("&amp;", "&")
     assert len(re.findall(r'<tr class="entry"', html(client.get(ledger_more)))) == 2
-    assert "杭州市西湖区" in page and "待处理" in page[page.index('id="leave"'):]
+    assert "杭州市西湖区" in page and "待审批" in page[page.index('id="leave"'):]
     assert len(re.findall(r'<tr class="event ', page)) == 20 and 'id="more-timeline"' in page
     timeline_more = re.search(r'href="([^"]+)" id="more-timeline"', page).group(1).replace("&amp;", "&")
     rest = html(client.get(timeline_more))

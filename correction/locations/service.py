@@ -67,7 +67,7 @@ def sort_out(settings, raw_fixes: list[Any], now: datetime) -> tuple[IngestResul
 
 def finish(session, supervisee_id: int, result: IngestResult, now: datetime) -> None:
     """Note the refusals on the person's phone and count the batch's outcome."""
-    if result.refused:  # after the person's lock, as a single fix's ingest takes it (locations.single)
+    if result.refused:  # after the person's lock, as the one-statement ingests take it (locations.settle)
         _note_refusals(session, supervisee_id, result.refused, now)
     count_fixes(result.stored, result.skipped, [r["code"] for r in result.refused])
 
@@ -213,8 +213,8 @@ _ACTIVE_ZONES = sa.select(Zone.id, Zone.kind, Zone.name, Zone.geometry, Zone.app
 # An UPDATE of a column no key uses locks the row FOR NO KEY UPDATE: evaluators of one person queue,
 # but the key-share lock that storing a fix takes through its foreign key does not conflict with it,
 # so two uploads that both stored first cannot deadlock waiting for each other (FOR UPDATE did, under
-# Traccar Client's single-fix requests). The count tells a single-fix ingest that someone evaluated
-# while it waited (locations.single). Text, so that no ``onupdate`` of the model touches the row.
+# Traccar Client's single-fix requests). The count tells a one-statement ingest that someone evaluated
+# while it waited (locations.settle). Text, so that no ``onupdate`` of the model touches the row.
 _LOCK_PERSON = sa.text("UPDATE supervisees SET location_seq = location_seq + 1 WHERE id = :supervisee_id")
 _REAL_FIX_BEFORE = (
     sa.select(*_EVALUATED).where(LocationFix.supervisee_id == sa.bindparam("supervisee_id"),

@@ -108,11 +108,15 @@ def main() -> None:
             finally:
                 conn.close()
 
+        # Each device's fixes go forward in time, a second apart per request, all of them an hour or
+        # more in the past: a fix older than its device's last one would measure the late-fix replay.
+        osmand_start = int(time.time()) - 3600 - args.osmand
+
         def send_osmand(n: int) -> str | None:
             conn = http.client.HTTPConnection(host.hostname, host.port, timeout=60)
             try:
                 query = urlencode({"id": keys[n % people], "lat": 29.06, "lon": 119.61, "accuracy": 10,
-                                   "timestamp": int(time.time()) - 3600 - n, "speed": 2, "batt": 70})
+                                   "timestamp": osmand_start + n, "speed": 2, "batt": 70})
                 conn.request("GET", f"/api/v1/ingest/osmand?{query}")
                 response = conn.getresponse()
                 response.read()

@@ -7,7 +7,7 @@ The project side has 100 supervisees, each with the demo seed's permitted area a
 zone, and fixes inside them (the usual case: nothing to raise). Rounds are interleaved (each round
 runs every line once), and the table gives medians, ratios, p99 (wrk's --latency) and non-2xx counts.
 Rate limits are off on both sides (every request comes from loopback; see benchmarks/_harness.py).
-Usage: .venv/bin/python benchmarks/ingest_http.py [--rounds 3] [--seconds 15] [--connections 16]
+Usage: .venv/bin/python benchmarks/ingest_http.py [--rounds 3] [--seconds 15] [--connections 16] [--timeout 10]
 """
 from __future__ import annotations
 
@@ -72,7 +72,8 @@ def devices_file(url: str, directory: Path) -> Path:
 def run_wrk(base_url: str, script: str, env: dict[str, str], args) -> dict:
     """Run wrk once; return requests/s, p99 (ms), requests and non-2xx answers."""
     out = subprocess.run(
-        ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.seconds}s", "--latency",
+        ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.seconds}s", f"--timeout={args.timeout}s",
+         "--latency",
          "-s", str(HERE / "wrk" / script), base_url],
         env={**os.environ, **env}, capture_output=True, text=True, check=True).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
@@ -93,6 +94,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
+    # wrk's default of 2 s drops answers that a loaded machine gives late: the rate would lose work done
+    parser.add_argument("--timeout", type=int, default=10, help="seconds before wrk counts a request as timed out")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: run `make bench-tools` as root (Debian's wrk)")

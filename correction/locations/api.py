@@ -15,7 +15,7 @@ from ..people.models import Supervisee
 from ..people.service import get_supervisee
 from ..ratelimit import RateLimit
 from ..time import now
-from . import clients, ingest_keys, service, single, track, zones
+from . import batch, clients, ingest_keys, single, track, zones
 from .schemas import (BatchIn, BatchOut, IngestKeyOut, IngestKeyStatus, TrackQuery, ZoneIn, ZoneList,
                       ZoneOut)
 
@@ -67,7 +67,7 @@ def upload_locations(body: BatchIn):
     if len(body.fixes) > settings.LOCATION_BATCH_MAX:
         raise ValidationFailed(f"At most {settings.LOCATION_BATCH_MAX} fixes per batch.", code="batch_too_large")
     person = db.session.get(Supervisee, current_principal().id)
-    return service.ingest(db.session, settings, person, body.fixes, source="app", now=now())
+    return batch.ingest(db.session, settings, person, body.fixes, source="app", now=now())
 
 
 @bp.operation("POST", "/me/ingest-key", summary="Issue a new ingest key for OsmAnd/Traccar or OwnTracks",

@@ -1,6 +1,8 @@
 """The location pipeline: validate fixes one by one, store them once, evaluate them in order.
 
-Every client (the app's batch upload, Traccar/OsmAnd, OwnTracks) ends in ``ingest``. Newly
+Every client (the app's batch upload, Traccar/OsmAnd, OwnTracks) ends here: in ``ingest``, or on
+PostgreSQL in one statement of ``locations.batch`` or ``locations.single`` and, unless nothing
+moves, in ``evaluate``. Newly
 stored fixes are evaluated in time order: mocked fixes, impossible movement, and the zone
 state machines (accuracy-aware, confirmed after ZONE_CONFIRM_FIXES fixes or
 ZONE_CONFIRM_SECONDS). Fixes older than the last evaluated one are stored but not
@@ -40,23 +42,34 @@ class IngestResult:
 def ingest(session, settings, person: Supervisee, raw_fixes: list[Any], *, source: str,
            now: datetime) -> IngestResult:
     """Store the good fixes of a batch, refuse the bad ones with reasons, evaluate the new ones."""
-    result = IngestResult()
-    rows: list[dict[str, Any]] = []
-    for index, fix, refusal in checked(settings, raw_fixes, now):
-        if refusal:
-            result.refused.append({"index": index, "code": refusal[0], "message": refusal[1]})
-            continue
-        rows.append({**dict(fix), "supervisee_id": person.id, "received_at": now, "source": source})
-    if rows:
+    result, good = sort_out(settings, raw_fixes, now)
+    if good:
+        rows = [{**dict(fix), "supervisee_id": person.id, "received_at": now, "source": source} for fix in good]
         new = sorted(_store(session, rows), key=lambda f: f.recorded_at)
         result.stored = len(new)
         result.skipped = len(rows) - result.stored
         if new:
             evaluate(session, settings, person, new, now)
-    if result.refused:  # after the person's lock, as a single fix's ingest takes it (locations.single)
-        _note_refusals(session, person.id, result.refused, now)
-    count_fixes(result.stored, result.skipped, [r["code"] for r in result.refused])
+    finish(session, person.id, result, now)
     return result
+
+
+def sort_out(settings, raw_fixes: list[Any], now: datetime) -> tuple[IngestResult, list[FixIn]]:
+    """Validate a batch: the result with its refusals, and the fixes to store."""
+    result, good = IngestResult(), []
+    for index, fix, refusal in checked(settings, raw_fixes, now):
+        if refusal:
+            result.refused.append({"index": index, "code": refusal[0], "message": refusal[1]})
+        else:
+            good.append(fix)
+    return result, good
+
+
+def finish(session, supervisee_id: int, result: IngestResult, now: datetime) -> None:
+    """Note the refusals on the person's phone and count the batch's outcome."""
+    if result.refused:  # after the person's lock, as the one-statement ingests take it (locations.settle)
+        _note_refusals(session, supervisee_id, result.refused, now)
+    count_fixes(result.stored, result.skipped, [r["code"] for r in result.refused])
 
 
 def _note_refusals(session, supervisee_id: int, refused: list[dict[str, Any]], now: datetime) -> None:
@@ -97,34 +110,14 @@ _EVALUATED = (LocationFix.id, LocationFix.recorded_at, LocationFix.lat, Location
 
 
 def _store(session, rows: list[dict[str, Any]]) -> list:
-    """Insert the fixes not stored before; return the new ones with what evaluation reads."""
-    if session.get_bind().dialect.name == "postgresql":
-        return _store_unnest(session, rows)
+    """Insert the fixes not stored before; return the new ones with what evaluation reads.
+
+    PostgreSQL stores a batch in locations.batch's one statement; this is the way of other databases.
+    """
     insert = insert_for(session)
     stmt = (insert(LocationFix).on_conflict_do_nothing(index_elements=["supervisee_id", "recorded_at"])
             .returning(*_EVALUATED))
     return list(session.execute(stmt, rows).all())
-
-
-_UNNEST = sa.text("""
-    INSERT INTO location_fixes (supervisee_id, received_at, source, recorded_at, lat, lon, accuracy_m, speed_mps,
-                                heading, altitude_m, battery, is_mock)
-    SELECT :supervisee_id, :received_at, :source, u.* FROM unnest(
-        CAST(:recorded_at AS timestamptz[]), CAST(:lat AS float8[]), CAST(:lon AS float8[]),
-        CAST(:accuracy_m AS float8[]), CAST(:speed_mps AS float8[]), CAST(:heading AS float8[]),
-        CAST(:altitude_m AS float8[]), CAST(:battery AS float8[]), CAST(:is_mock AS boolean[])) AS u
-    ON CONFLICT (supervisee_id, recorded_at) DO NOTHING
-    RETURNING id, recorded_at, lat, lon, accuracy_m, is_mock, source
-""").columns(*_EVALUATED)
-
-
-def _store_unnest(session, rows: list[dict[str, Any]]) -> list:
-    """PostgreSQL: one short statement with array parameters, instead of a VALUES row per fix."""
-    first = rows[0]
-    columns = ("recorded_at", "lat", "lon", "accuracy_m", "speed_mps", "heading", "altitude_m", "battery", "is_mock")
-    params = {name: [row[name] for row in rows] for name in columns}
-    params.update(supervisee_id=first["supervisee_id"], received_at=first["received_at"], source=first["source"])
-    return list(session.execute(_UNNEST, params).all())
 
 
 def _rule_refusal(settings, fix: FixIn, now: datetime) -> tuple[str, str] | None:
@@ -161,14 +154,7 @@ def _check_speed(session, settings, person, fixes, zone, now) -> None:
     chain = ([previous] if previous is not None else []) + real
     if len(chain) < 2:
         return
-    lats, lons = np.array([f.lat for f in chain]), np.array([f.lon for f in chain])
-    accuracy = np.array([f.accuracy_m for f in chain])
-    seconds = np.array([(b.recorded_at - a.recorded_at).total_seconds() for a, b in zip(chain, chain[1:])])
-    metres = haversine_m(lats[:-1], lons[:-1], lats[1:], lons[1:])
-    certain = metres - accuracy[:-1] - accuracy[1:]
-    limit_mps = settings.IMPOSSIBLE_SPEED_KMH / 3.6
-    with np.errstate(divide="ignore", invalid="ignore"):
-        too_fast = (seconds > 0) & (certain > 0) & (certain / np.where(seconds > 0, seconds, 1) > limit_mps)
+    too_fast, metres, seconds = impossible_moves(settings, chain)
     for i in np.flatnonzero(too_fast):
         before, fix = chain[i], chain[i + 1]
         day = fix.recorded_at.astimezone(zone).date().isoformat()
@@ -177,6 +163,22 @@ def _check_speed(session, settings, person, fixes, zone, now) -> None:
             subject_key=f"speed:{day}", at=now,
             evidence={"from_fix_id": before.id, "to_fix_id": fix.id, "metres": round(float(metres[i])),
                       "seconds": float(seconds[i]), "implied_kmh": round(float(metres[i]) / float(seconds[i]) * 3.6)}))
+
+
+def impossible_moves(settings, chain) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each step of a chain of real fixes in time order: too fast?, metres, seconds.
+
+    Too fast is faster than IMPOSSIBLE_SPEED_KMH even granting both fixes' accuracy.
+    """
+    lats, lons = np.array([f.lat for f in chain]), np.array([f.lon for f in chain])
+    accuracy = np.array([f.accuracy_m for f in chain])
+    seconds = np.array([(b.recorded_at - a.recorded_at).total_seconds() for a, b in zip(chain, chain[1:])])
+    metres = haversine_m(lats[:-1], lons[:-1], lats[1:], lons[1:])
+    certain = metres - accuracy[:-1] - accuracy[1:]
+    limit_mps = settings.IMPOSSIBLE_SPEED_KMH / 3.6
+    with np.errstate(divide="ignore", invalid="ignore"):
+        too_fast = (seconds > 0) & (certain > 0) & (certain / np.where(seconds > 0, seconds, 1) > limit_mps)
+    return too_fast, metres, seconds
 
 
 @dataclass
@@ -211,8 +213,8 @@ _ACTIVE_ZONES = sa.select(Zone.id, Zone.kind, Zone.name, Zone.geometry, Zone.app
 # An UPDATE of a column no key uses locks the row FOR NO KEY UPDATE: evaluators of one person queue,
 # but the key-share lock that storing a fix takes through its foreign key does not conflict with it,
 # so two uploads that both stored first cannot deadlock waiting for each other (FOR UPDATE did, under
-# Traccar Client's single-fix requests). The count tells a single-fix ingest that someone evaluated
-# while it waited (locations.single). Text, so that no ``onupdate`` of the model touches the row.
+# Traccar Client's single-fix requests). The count tells a one-statement ingest that someone evaluated
+# while it waited (locations.settle). Text, so that no ``onupdate`` of the model touches the row.
 _LOCK_PERSON = sa.text("UPDATE supervisees SET location_seq = location_seq + 1 WHERE id = :supervisee_id")
 _REAL_FIX_BEFORE = (
     sa.select(*_EVALUATED).where(LocationFix.supervisee_id == sa.bindparam("supervisee_id"),

@@ -19,35 +19,14 @@ way of every upload (``service.ingest``).
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any
 
 import sqlalchemy as sa
 
 from ..metrics import count_fixes
-from ..people.models import Supervisee
 from ..security import hash_token
-from . import ingest_keys, service
-from .geometry import compile_zone_text, haversine_m
+from . import ingest_keys, service, settle
 from .service import IngestResult
-
-
-class _Fix(NamedTuple):
-    """A stored fix, as evaluation reads it."""
-
-    id: int
-    recorded_at: datetime
-    lat: float
-    lon: float
-    accuracy_m: float
-    is_mock: bool
-    source: str
-
-
-class _State(NamedTuple):
-    zone_key: str
-    state: str | None
-    candidate: str | None
-    last_fix_at: datetime | None
 
 
 def ingest_fix(session, settings, key: str, raw_fix: dict[str, Any], *, source: str,
@@ -66,63 +45,18 @@ def ingest_fix(session, settings, key: str, raw_fix: dict[str, Any], *, source: 
         "touch_before": now - timedelta(seconds=settings.TOKEN_TOUCH_INTERVAL_SECONDS)}).one_or_none()
     if row is None:
         return None
-    result = IngestResult(stored=int(row.fix_id is not None), skipped=int(row.fix_id is None))
-    if row.fix_id is not None:
-        stored = _Fix(row.fix_id, fix.recorded_at, fix.lat, fix.lon, fix.accuracy_m, fix.is_mock, source)
-        zones = [service.ActiveZone(z[0], z[1], z[2], compile_zone_text(z[3]), _instant(z[4]), _instant(z[5]))
-                 for z in row.zones or []]
-        states = {s[0]: _State(s[0], s[1], s[2], _instant(s[3])) for s in row.states or []}
-        if not (row.current and _usual(settings, stored, zones, states, row.previous)):
-            if row.current:  # the statement moved the states' last fix: put it back for the evaluator
-                _restore(session, row.id, [states[k] for k in service.zone_keys(zones) if k in states])
-            service.evaluate(session, settings, session.get(Supervisee, row.id), [stored], now)
+    fixes = settle.stored(row, [fix], source)
+    result = IngestResult(stored=len(fixes), skipped=1 - len(fixes))
+    if fixes:
+        settle.settle(session, settings, row, fixes, now)
     count_fixes(result.stored, result.skipped, [])
     return result
 
 
-def _usual(settings, fix: _Fix, zones: list, states: dict[str, _State], previous: list | None) -> bool:
-    """Whether the fix leaves everything as it was: no alert, no zone state but its last fix moves."""
-    if fix.is_mock:
-        return False
-    if previous is not None and _too_fast(settings, previous, fix):
-        return False
-    for key in service.zone_keys(zones):
-        state = states.get(key)
-        if state is None or state.state is None or state.candidate is not None \
-                or (state.last_fix_at is not None and fix.recorded_at <= state.last_fix_at):
-            return False
-        seen, _ = service.observations(zones, key, [fix])[0]
-        if seen not in (None, state.state):
-            return False
-    return True
-
-
-def _too_fast(settings, previous: list, fix: _Fix) -> bool:
-    """service's rule for impossible movement, between the last real fix and this one."""
-    recorded_at, lat, lon, accuracy_m = _instant(previous[0]), previous[1], previous[2], previous[3]
-    seconds = (fix.recorded_at - recorded_at).total_seconds()
-    certain = float(haversine_m(lat, lon, fix.lat, fix.lon)) - accuracy_m - fix.accuracy_m
-    return seconds > 0 and certain > 0 and certain / seconds > settings.IMPOSSIBLE_SPEED_KMH / 3.6
-
-
-def _restore(session, supervisee_id: int, states: list[_State]) -> None:
-    if states:
-        session.execute(_RESTORE, [{"supervisee_id": supervisee_id, "zone_key": s.zone_key,
-                                    "last_fix_at": s.last_fix_at} for s in states])
-
-
-def _instant(text: str | None) -> datetime | None:
-    return None if text is None else datetime.fromisoformat(text)
-
-
-_RESTORE = sa.text("UPDATE zone_states SET last_fix_at = :last_fix_at "
-                   "WHERE supervisee_id = :supervisee_id AND zone_key = :zone_key")
-
 # The key and the lock first (as service.evaluate takes it), then the fix (the key's device is found
-# first, and the person by its primary key, whatever the planner thinks of the tables' sizes): a fix's foreign key takes a
-# key share on the person's row, which the lock's FOR NO KEY UPDATE does not conflict with. The zone
-# states' last fix moves only when the fix was stored and nobody evaluated since the snapshot; the
-# keys are those service.zone_keys gives for the zones that apply.
+# first, and the person by its primary key, whatever the planner thinks of the tables' sizes): a fix's
+# foreign key takes a key share on the person's row, which the lock's FOR NO KEY UPDATE does not
+# conflict with. The reads that follow are settle's.
 _ONE_FIX = sa.text("""
 WITH device AS MATERIALIZED (
     SELECT id, supervisee_id, ingest_key_last_used_at FROM devices
@@ -142,27 +76,8 @@ WITH device AS MATERIALIZED (
            CAST(:altitude_m AS float8), CAST(:battery AS float8), CAST(:is_mock AS boolean)
     FROM person
     ON CONFLICT (supervisee_id, recorded_at) DO NOTHING
-    RETURNING id
+    RETURNING id, recorded_at
 ), touch AS (
     UPDATE devices SET ingest_key_last_used_at = :now FROM person
     WHERE devices.id = person.device_id AND (person.last_used_at IS NULL OR person.last_used_at <= :touch_before)
-), zone AS (
-    SELECT z.id, z.kind, z.name, CAST(z.geometry AS text) AS geometry, z.applies_from, z.applies_until
-    FROM zones AS z JOIN person ON z.supervisee_id = person.id
-    WHERE z.active AND (z.applies_until IS NULL OR z.applies_until >= CAST(:recorded_at AS timestamptz))
-), moved AS (
-    UPDATE zone_states AS zs SET last_fix_at = greatest(zs.last_fix_at, CAST(:recorded_at AS timestamptz))
-    FROM seen, fix
-    WHERE zs.supervisee_id = seen.id AND seen.location_seq = seen.seen_seq + 1
-      AND zs.zone_key IN (SELECT CASE WHEN kind = 'permitted' THEN 'permitted' ELSE 'exclusion:' || id END FROM zone)
-)
-SELECT seen.id, seen.location_seq = seen.seen_seq + 1 AS current, (SELECT id FROM fix) AS fix_id,
-       (SELECT json_agg(json_build_array(id, kind, name, geometry, applies_from, applies_until) ORDER BY id)
-        FROM zone) AS zones,
-       (SELECT json_agg(json_build_array(zone_key, state, candidate, last_fix_at))
-        FROM zone_states WHERE supervisee_id = seen.id) AS states,
-       (SELECT json_build_array(recorded_at, lat, lon, accuracy_m) FROM location_fixes
-        WHERE supervisee_id = seen.id AND recorded_at < CAST(:recorded_at AS timestamptz) AND NOT is_mock
-        ORDER BY recorded_at DESC LIMIT 1) AS previous
-FROM seen
-""")
+), """ + settle.READS)

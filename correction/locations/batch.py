@@ -1,0 +1,57 @@
+"""A batch from the app in one database round trip (PostgreSQL), as ``single`` does a real client's fix.
+
+One statement takes the person's evaluation lock (bumping ``supervisees.location_seq``), stores
+the batch from one array per column, moves the zone states' last fix and reads what evaluating the
+new fixes needs (``settle.READS``); ``settle`` decides whether anything more must happen. Other
+databases go the way of ``service.ingest``.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..people.models import Supervisee
+from . import service, settle
+from .service import IngestResult
+
+_COLUMNS = ("recorded_at", "lat", "lon", "accuracy_m", "speed_mps", "heading", "altitude_m", "battery", "is_mock")
+
+
+def ingest(session, settings, person: Supervisee, raw_fixes: list[Any], *, source: str,
+           now: datetime) -> IngestResult:
+    """Store the good fixes of a batch, refuse the bad ones with reasons, evaluate the new ones."""
+    if session.get_bind().dialect.name != "postgresql":
+        return service.ingest(session, settings, person, raw_fixes, source=source, now=now)
+    result, good = service.sort_out(settings, raw_fixes, now)
+    if good:
+        params = {name: [getattr(fix, name) for fix in good] for name in _COLUMNS}
+        row = session.execute(_BATCH, {**params, "supervisee_id": person.id, "received_at": now,
+                                       "source": source}).one()
+        fixes = settle.stored(row, good, source)
+        result.stored, result.skipped = len(fixes), len(good) - len(fixes)
+        if fixes:
+            settle.settle(session, settings, row, fixes, now)
+    service.finish(session, person.id, result, now)
+    return result
+
+
+# The lock and the fixes in one go: storing a fix takes a key share on the person's row through its
+# foreign key, which the lock's FOR NO KEY UPDATE does not conflict with. The reads are settle's.
+_BATCH = sa.text("""
+WITH person AS (
+    UPDATE supervisees SET location_seq = location_seq + 1 WHERE id = :supervisee_id
+    RETURNING id, location_seq
+), seen AS (
+    SELECT person.*, (SELECT location_seq FROM supervisees WHERE id = person.id) AS seen_seq FROM person
+), fix AS (
+    INSERT INTO location_fixes (supervisee_id, received_at, source, recorded_at, lat, lon, accuracy_m, speed_mps,
+                                heading, altitude_m, battery, is_mock)
+    SELECT person.id, :received_at, :source, u.* FROM person, unnest(
+        CAST(:recorded_at AS timestamptz[]), CAST(:lat AS float8[]), CAST(:lon AS float8[]),
+        CAST(:accuracy_m AS float8[]), CAST(:speed_mps AS float8[]), CAST(:heading AS float8[]),
+        CAST(:altitude_m AS float8[]), CAST(:battery AS float8[]), CAST(:is_mock AS boolean[])) AS u
+    ON CONFLICT (supervisee_id, recorded_at) DO NOTHING
+    RETURNING id, recorded_at
+), """ + settle.READS)

@@ -1,0 +1,127 @@
+"""Finish evaluating fixes that one statement stored, on what that statement read.
+
+``single`` (a real client's fix) and ``batch`` (the app's upload) each store their fixes, take the
+person's evaluation lock and read the zones, the zone states and the last real fix before the new
+ones in one statement, and move the zone states' last fix when nobody evaluated since its snapshot
+(``current``). In the usual case, fixes not mocked, not impossibly fast, later than every fix
+evaluated and in every zone where the person was confirmed to be, with nothing being confirmed,
+nothing more is written. Anything else puts the zone states back and hands the fixes to
+``service.evaluate``, which decides as for every upload.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, NamedTuple
+
+import sqlalchemy as sa
+
+from ..people.models import Supervisee
+from . import service
+from .geometry import compile_zone_text
+
+
+class Fix(NamedTuple):
+    """A stored fix, as evaluation reads it."""
+
+    id: int
+    recorded_at: datetime
+    lat: float
+    lon: float
+    accuracy_m: float
+    is_mock: bool
+    source: str
+
+
+class _State(NamedTuple):
+    zone_key: str
+    state: str | None
+    candidate: str | None
+    last_fix_at: datetime | None
+
+
+class _Previous(NamedTuple):
+    recorded_at: datetime
+    lat: float
+    lon: float
+    accuracy_m: float
+
+
+def settle(session, settings, row: Any, fixes: list[Fix], now: datetime) -> None:
+    """Evaluate ``fixes`` (stored, in time order) with what the statement's ``row`` read."""
+    zones = [service.ActiveZone(z[0], z[1], z[2], compile_zone_text(z[3]), _instant(z[4]), _instant(z[5]))
+             for z in row.zones or []]
+    states = {s[0]: _State(s[0], s[1], s[2], _instant(s[3])) for s in row.states or []}
+    if row.current and _usual(settings, fixes, zones, states, row.previous):
+        return
+    if row.current:  # the statement moved the states' last fix: put it back for the evaluator
+        _restore(session, row.id, [states[k] for k in service.zone_keys(zones) if k in states])
+    service.evaluate(session, settings, session.get(Supervisee, row.id), fixes, now)
+
+
+def _usual(settings, fixes: list[Fix], zones: list, states: dict[str, _State], previous: list | None) -> bool:
+    """Whether the fixes leave everything as it was: no alert, no zone state but its last fix moves."""
+    if any(fix.is_mock for fix in fixes):
+        return False
+    chain = fixes if previous is None else [_Previous(_instant(previous[0]), *previous[1:4]), *fixes]
+    if len(chain) > 1 and service.impossible_moves(settings, chain)[0].any():
+        return False
+    first = fixes[0].recorded_at
+    for key in service.zone_keys(zones):
+        state = states.get(key)
+        if state is None or state.state is None or state.candidate is not None \
+                or (state.last_fix_at is not None and first <= state.last_fix_at):
+            return False
+        if any(seen not in (None, state.state) for seen, _ in service.observations(zones, key, fixes)):
+            return False
+    return True
+
+
+def _restore(session, supervisee_id: int, states: list[_State]) -> None:
+    if states:
+        session.execute(_RESTORE, [{"supervisee_id": supervisee_id, "zone_key": s.zone_key,
+                                    "last_fix_at": s.last_fix_at} for s in states])
+
+
+def _instant(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+_RESTORE = sa.text("UPDATE zone_states SET last_fix_at = :last_fix_at "
+                   "WHERE supervisee_id = :supervisee_id AND zone_key = :zone_key")
+
+# The parts of the one statement that follow storing the fixes (CTE ``fix``, whose rows have
+# ``recorded_at``) and locking the person (CTE ``seen``: the person's id, the count the statement set
+# and the one its snapshot saw). The zone states' last fix moves only when fixes were stored and
+# nobody evaluated since the snapshot; the keys are those service.zone_keys gives for the zones that
+# apply from the first new fix on.
+READS = """
+zone AS (
+    SELECT z.id, z.kind, z.name, CAST(z.geometry AS text) AS geometry, z.applies_from, z.applies_until
+    FROM zones AS z JOIN seen ON z.supervisee_id = seen.id
+    WHERE z.active AND (z.applies_until IS NULL OR z.applies_until >= (SELECT min(recorded_at) FROM fix))
+), moved AS (
+    UPDATE zone_states AS zs SET last_fix_at = greatest(zs.last_fix_at, (SELECT max(recorded_at) FROM fix))
+    FROM seen
+    WHERE zs.supervisee_id = seen.id AND seen.location_seq = seen.seen_seq + 1 AND EXISTS (SELECT FROM fix)
+      AND zs.zone_key IN (SELECT CASE WHEN kind = 'permitted' THEN 'permitted' ELSE 'exclusion:' || id END FROM zone)
+)
+SELECT seen.id, seen.location_seq = seen.seen_seq + 1 AS current,
+       (SELECT array_agg(id ORDER BY recorded_at) FROM fix) AS fix_ids,
+       (SELECT array_agg(recorded_at ORDER BY recorded_at) FROM fix) AS fix_times,
+       (SELECT json_agg(json_build_array(id, kind, name, geometry, applies_from, applies_until) ORDER BY id)
+        FROM zone) AS zones,
+       (SELECT json_agg(json_build_array(zone_key, state, candidate, last_fix_at))
+        FROM zone_states WHERE supervisee_id = seen.id) AS states,
+       (SELECT json_build_array(recorded_at, lat, lon, accuracy_m) FROM location_fixes
+        WHERE supervisee_id = seen.id AND recorded_at < (SELECT min(recorded_at) FROM fix) AND NOT is_mock
+        ORDER BY recorded_at DESC LIMIT 1) AS previous
+FROM seen"""
+
+
+def stored(row: Any, sent: list, source: str) -> list[Fix]:
+    """The fixes of ``sent`` (validated fixes) that the statement stored, in time order, with their ids."""
+    if not row.fix_ids:
+        return []
+    by_time = {fix.recorded_at: fix for fix in reversed(sent)}  # of two at one instant, the first is stored
+    return [Fix(id, at, f.lat, f.lon, f.accuracy_m, f.is_mock, source)
+            for id, at, f in ((id, at, by_time[at]) for id, at in zip(row.fix_ids, row.fix_times))]

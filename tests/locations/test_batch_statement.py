@@ -1,0 +1,65 @@
+"""The app's batch upload: one statement on PostgreSQL besides authentication, the same answers everywhere."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from correction.database import db
+from correction.locations.models import LocationFix, ZoneState
+from tests.assertions import alerts
+from tests.factories import INSIDE, INSIDE_2, OUTSIDE, SQUARE, fix, upload, walk
+
+
+@pytest.fixture
+def scene(make):
+    return make.scene(officer_login=True, zone=SQUARE)
+
+
+def statements_of(app, send):
+    """The statements ``send()`` runs, and its answer."""
+    with app.app_context():
+        engine = db.engine
+    statements = []
+    listener = lambda conn, cursor, statement, *rest: statements.append(" ".join(statement.split()))  # noqa: E731
+    sa.event.listen(engine, "before_cursor_execute", listener)
+    try:
+        answer = send()
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", listener)
+    return statements, answer
+
+
+@pytest.mark.postgresql_only
+def test_a_batch_inside_the_zones_is_stored_and_evaluated_in_one_statement(app, client, clock, scene):
+    start = clock() - timedelta(hours=3)
+    assert upload(client, scene.phone, walk(start, [INSIDE] * 3)).get_json()["stored"] == 3
+    statements, answer = statements_of(app, lambda: upload(
+        client, scene.phone, walk(start + timedelta(minutes=10), [INSIDE, INSIDE_2] * 50)))
+    assert answer.get_json() == {"stored": 100, "skipped": 0, "refused": []}
+    ours = [s for s in statements if "auth_tokens" not in s and not s.startswith("SELECT supervisees.")]
+    assert len(ours) == 1 and "INSERT INTO location_fixes" in ours[0], statements  # after the token's two reads
+    with app.app_context():
+        state = db.session.execute(sa.select(ZoneState).where(ZoneState.supervisee_id == scene.person_id)
+                                   ).scalar_one()
+    assert (state.state, state.candidate, state.last_fix_at) == ("inside", None, start + timedelta(minutes=109))
+
+
+def test_a_batch_that_leaves_the_area_is_evaluated_as_ever(app, client, clock, scene):
+    start = clock() - timedelta(hours=1)
+    assert upload(client, scene.phone, walk(start, [INSIDE] * 3)).get_json()["stored"] == 3
+    assert upload(client, scene.phone, walk(start + timedelta(minutes=10), [INSIDE, OUTSIDE, OUTSIDE, OUTSIDE],
+                                            minutes=10)).get_json()["stored"] == 4
+    assert [a.type for a in alerts(app, scene.person_id)] == ["zone_exit"]
+
+
+def test_of_two_fixes_at_one_instant_the_first_is_stored_and_evaluated(app, client, clock, scene):
+    at = clock() - timedelta(minutes=30)
+    answer = upload(client, scene.phone, [fix(at, INSIDE), fix(at, OUTSIDE), fix(at + timedelta(minutes=1), INSIDE)])
+    assert answer.get_json() == {"stored": 2, "skipped": 1, "refused": []}
+    with app.app_context():
+        stored = db.session.execute(sa.select(LocationFix.lat, LocationFix.lon).where(
+            LocationFix.supervisee_id == scene.person_id).order_by(LocationFix.recorded_at)).all()
+    assert [tuple(row) for row in stored] == [INSIDE, INSIDE]
+    assert alerts(app, scene.person_id) == []

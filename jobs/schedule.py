@@ -40,6 +40,8 @@ def schedule(settings) -> list[JobSpec]:
         JobSpec("dispatch_notifications", functions.dispatch_notifications,
                 IntervalTrigger(seconds=settings.DELIVERY_INTERVAL_SECONDS),
                 "send queued notifications by push, and texts where a push did not reach the phone"),
+        JobSpec("announce_to_officers", functions.announce_to_officers, IntervalTrigger(seconds=30),
+                "tell officers' group robots of new serious alerts and of escalations (office, then bureau)"),
         JobSpec("missed_checkin_penalties", functions.missed_checkin_penalties, IntervalTrigger(minutes=1),
                 "deduct points for each missed check-in, once"),
         JobSpec("compliant_week_awards", functions.compliant_week_awards,

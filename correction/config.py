@@ -218,6 +218,7 @@ class Settings(BaseSettings):
         default_factory=lambda: ["high", "critical"])  # A new alert this severe → office robot.
     ROBOT_ESCALATE_TO_BUREAU_MINUTES: int = 60  # Still unacknowledged this long after escalation → bureau robot.
     ROBOT_LOOKBACK_MINUTES: int = 60  # Alerts raised or escalated longer ago than this are not announced late.
+    DELIVERY_FAILED_ALERT_AFTER_MINUTES: int = 30  # A notice undelivered this long (or failed) → delivery_failed alert.
     ROBOT_RATE_LIMIT_WAIT_SECONDS: float = 60.0  # Wait after a robot's rate limit (20 messages a minute).
 
     # --- Points mall -------------------------------------------------------------------------
@@ -247,6 +248,7 @@ class Settings(BaseSettings):
         "leave_overdue": "high",
         "device_changed": "medium",
         "doubtful_checkin": "high",
+        "delivery_failed": "medium",
     })  # Default severity of each alert type.
 
     extra: dict[str, Any] = Field(default_factory=dict)  # Overrides for tests and tools.

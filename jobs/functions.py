@@ -4,6 +4,7 @@ from __future__ import annotations
 from correction.auth.lockout import forget_stale_failures
 from correction.checkins.period_spot_checks import issue_period_spot_checks
 from correction.delivery.dispatcher import dispatch
+from correction.delivery.failures import raise_delivery_failures
 from correction.delivery.officers import announce
 from correction.monitoring import retention, scoring, sweeps
 
@@ -20,6 +21,7 @@ compliant_week_awards = scoring.award_compliant_week
 period_spot_checks = issue_period_spot_checks
 dispatch_notifications = dispatch
 announce_to_officers = announce
+delivery_failures = raise_delivery_failures
 
 
 def weekly_reports(session, settings, now):

@@ -42,6 +42,8 @@ def schedule(settings) -> list[JobSpec]:
                 "send queued notifications by push, and texts where a push did not reach the phone"),
         JobSpec("announce_to_officers", functions.announce_to_officers, IntervalTrigger(seconds=30),
                 "tell officers' group robots of new serious alerts and of escalations (office, then bureau)"),
+        JobSpec("delivery_failures", functions.delivery_failures, IntervalTrigger(minutes=5),
+                "raise a delivery_failed alert for notices that reached no phone in time"),
         JobSpec("missed_checkin_penalties", functions.missed_checkin_penalties, IntervalTrigger(minutes=1),
                 "deduct points for each missed check-in, once"),
         JobSpec("compliant_week_awards", functions.compliant_week_awards,

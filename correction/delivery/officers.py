@@ -19,13 +19,13 @@ from ..notifications.officers import tell_officers
 from ..people.models import Bureau, Office, Supervisee
 from ..time import TZDateTime
 
-ALERT_TYPE_NAMES = {
-    "missed_checkin": "未按时签到", "missed_spot_check": "未响应实时签到", "signal_lost": "失联",
-    "zone_exit": "离开活动区域", "exclusion_entry": "进入禁入区域", "mock_location": "疑似虚拟定位",
-    "impossible_movement": "位置异常跳变", "leave_overdue": "请假逾期未销假", "device_changed": "更换手机",
-    "doubtful_checkin": "可疑签到",
+ALERT_TYPE_NAMES = {  # the console's words (correction/console: labels and their Chinese)
+    "missed_checkin": "未按时报到", "missed_spot_check": "未响应点验", "signal_lost": "失联",
+    "zone_exit": "离开活动区域", "exclusion_entry": "进入禁止区域", "mock_location": "虚拟定位",
+    "impossible_movement": "异常移动", "leave_overdue": "请假逾期未归", "device_changed": "更换手机",
+    "doubtful_checkin": "可疑报到", "delivery_failed": "通知未送达",
 }
-SEVERITY_NAMES = {"low": "低", "medium": "中", "high": "高", "critical": "严重"}
+SEVERITY_NAMES = {"low": "低", "medium": "中", "high": "高", "critical": "紧急"}
 
 
 def announce(session, settings, now: datetime) -> int:

@@ -1,4 +1,5 @@
-"""officers' group robots (DingTalk/WeCom) per office and bureau; officers' messages in the outbox
+"""officers' group robots (DingTalk/WeCom) per office and bureau; officers' messages in the outbox;
+delivery_failed is an alert type
 
 Revision ID: 0021
 Revises: 0019
@@ -15,8 +16,20 @@ down_revision = '0019'
 branch_labels = None
 depends_on = None
 
+OLD_TYPES = ('missed_checkin', 'missed_spot_check', 'signal_lost', 'zone_exit', 'exclusion_entry', 'mock_location',
+             'impossible_movement', 'leave_overdue', 'device_changed', 'doubtful_checkin')
+NEW_TYPES = OLD_TYPES + ('delivery_failed',)
+
+
+def _allow(batch_op, types):
+    """Replace the alert type's check constraint with one allowing ``types``."""
+    batch_op.drop_constraint(op.f('ck_alerts_alert_type'), type_='check')
+    batch_op.create_check_constraint('alert_type', sa.column('type').in_(types))
+
 
 def upgrade():
+    with op.batch_alter_table('alerts', schema=None) as batch_op:
+        _allow(batch_op, NEW_TYPES)
     op.create_table('robots',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('bureau_id', sa.Integer(), nullable=False),
@@ -73,3 +86,6 @@ def downgrade():
     op.drop_table('officer_messages')
     op.drop_index('uq_robots_bureau_robot', table_name='robots')
     op.drop_table('robots')
+    op.execute("DELETE FROM alerts WHERE type = 'delivery_failed'")
+    with op.batch_alter_table('alerts', schema=None) as batch_op:
+        _allow(batch_op, OLD_TYPES)

@@ -29,7 +29,6 @@ def lock_balance(session, supervisee_id: int) -> int:
 
 
 POINTS_TITLE = "积分变动 Points posted"
-UNTOLD = ("redemption",)  # the supervisee's own act, answered at once: no notice
 
 
 def post(session, *, supervisee_id: int, office_id: int, delta: int, event: str, event_ref: str,
@@ -44,7 +43,7 @@ def post(session, *, supervisee_id: int, office_id: int, delta: int, event: str,
     # One upsert both creates the balance row and moves it; it takes the row lock that every
     # other change to this person's points waits for.
     session.execute(_move_balance(session), {"supervisee_id": supervisee_id, "balance": delta})
-    if event not in UNTOLD:
+    if officer_id is not None:  # the phone's own requests answer with their points; an officer's act is news
         notify(session, supervisee_id=supervisee_id, kind="points_posted", title=POINTS_TITLE,
                body=f"{delta:+d} 积分 points：{reason}", now=now, dedupe_key=f"points:{entry_id}",
                data={"entry_id": entry_id, "delta": delta, "event": event})

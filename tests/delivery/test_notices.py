@@ -1,4 +1,4 @@
-"""Notices queued with their event (in its transaction): points posted, one by one and set-based."""
+"""Notices queued with their event, in its transaction: points posted (one by one and set-based), missed windows."""
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -6,9 +6,10 @@ import sqlalchemy as sa
 from correction.alerts.models import MissedWindow
 from correction.database import db
 from correction.mall.models import PointEntry
+from correction.monitoring.sweeps import sweep_missed_checkins
 from correction.notifications.models import Notification
 from jobs import runner
-from jobs.schedule import schedule
+from jobs.schedule import JobSpec, schedule
 from tests.assertions import rows
 from tests.factories import API, local
 
@@ -46,3 +47,23 @@ def test_set_based_penalties_tell_each_person_of_each_line(app, make, clock):
     assert lines and sorted(n.data["entry_id"] for n in told) == sorted(i for i, _ in lines)
     assert all(n.body.startswith(f"{d} 积分 points：") for n, (_, d) in zip(sorted(told, key=lambda n: n.data["entry_id"]),
                                                                          sorted(lines)))
+
+
+def test_a_missed_window_is_told_with_its_sweep_and_not_when_the_sweep_rolls_back(app, make, clock):
+    scene = make.scene("strict")
+    clock.set(local(2026, 11, 25, 20, 1))  # the daily remote window closed at 20:00, unsatisfied
+    [spec] = [s for s in schedule(app.config["SETTINGS"]) if s.id == "missed_checkins"]
+
+    def sweep_then_fail(session, settings, now):
+        sweep_missed_checkins(session, settings, now)
+        raise RuntimeError("the run fails after the sweep")
+
+    assert not runner.run_job(app, JobSpec("missed_checkins", sweep_then_fail, spec.trigger, "x")).ok
+    assert notices(app, scene.person_id, "missed_window") == []
+    assert runner.run_job(app, spec).ok
+    assert runner.run_job(app, spec).ok
+    told = notices(app, scene.person_id, "missed_window")
+    assert "remote:2026-11-25" in {n.data["window_key"] for n in told}
+    [remote] = [n for n in told if n.data["window_key"] == "remote:2026-11-25"]
+    assert remote.title == "未按时签到 Missed check-in" and "20:00" in remote.body
+    assert len({n.dedupe_key for n in told}) == len(told)

@@ -219,6 +219,8 @@ class Settings(BaseSettings):
     ROBOT_ESCALATE_TO_BUREAU_MINUTES: int = 60  # Still unacknowledged this long after escalation → bureau robot.
     ROBOT_LOOKBACK_MINUTES: int = 60  # Alerts raised or escalated longer ago than this are not announced late.
     DELIVERY_FAILED_ALERT_AFTER_MINUTES: int = 30  # A notice undelivered this long (or failed) → delivery_failed alert.
+    ROBOT_DIGEST_HOUR: int = 8  # Local hour (Asia/Shanghai) of each office's daily digest to its robot.
+    ROBOT_DIGEST_UNACKNOWLEDGED_HOURS: int = 24  # The digest counts open alerts unacknowledged longer than this.
     ROBOT_RATE_LIMIT_WAIT_SECONDS: float = 60.0  # Wait after a robot's rate limit (20 messages a minute).
 
     # --- Points mall -------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from correction.auth.lockout import forget_stale_failures
 from correction.checkins.period_spot_checks import issue_period_spot_checks
 from correction.delivery.dispatcher import dispatch
 from correction.delivery.failures import raise_delivery_failures
-from correction.delivery.officers import announce
+from correction.delivery.officers import announce, send_digests
 from correction.monitoring import retention, scoring, sweeps
 
 missed_checkins = sweeps.sweep_missed_checkins
@@ -21,6 +21,7 @@ compliant_week_awards = scoring.award_compliant_week
 period_spot_checks = issue_period_spot_checks
 dispatch_notifications = dispatch
 announce_to_officers = announce
+officer_digests = send_digests
 delivery_failures = raise_delivery_failures
 
 

@@ -1,4 +1,5 @@
-"""What officers' robots are told: new serious alerts, escalations (office, then bureau), job failures.
+"""What officers' robots are told: new serious alerts, escalations (office, then bureau), job failures,
+and each office's daily digest.
 
 Alerts are raised in many places, several of them set-based sweeps, so they are not announced where
 they are raised: ``announce`` finds the alerts raised or escalated lately that have no message yet
@@ -8,12 +9,13 @@ no ID numbers, no coordinates, no phone numbers.
 """
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from ..alerts.models import Alert
+from ..alerts.models import Alert, MissedWindow
 from ..notifications.models import OfficerMessage
 from ..notifications.officers import tell_officers
 from ..people.models import Bureau, Office, Supervisee
@@ -71,6 +73,36 @@ def report_job_failure(session, settings, *, job_id: str, error_type: str, start
             now=started_at, dedupe_key=f"job-failed:{job_id}:{bureau_id}:{local:%Y%m%d%H}",
             text=(f"#### 定时任务失败\n\n- 任务：{job_id}\n- 时间：{local:%Y-%m-%d %H:%M}\n- 错误类型：{error_type}\n\n"
                   "下次运行会重试；详情见 /jobs。"))
+    return queued
+
+
+def send_digests(session, settings, now: datetime) -> int:
+    """Queue each open office's daily digest: open alerts by type and severity, those unacknowledged for
+    ROBOT_DIGEST_UNACKNOWLEDGED_HOURS, and yesterday's (local) missed check-ins. Return how many."""
+    zone = ZoneInfo(settings.LOCAL_TIMEZONE)
+    today = now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+    yesterday = today - timedelta(days=1)
+    stale = now - timedelta(hours=settings.ROBOT_DIGEST_UNACKNOWLEDGED_HOURS)
+    open_alerts = defaultdict(list)
+    for office_id, type_, severity, count in session.execute(
+            sa.select(Alert.office_id, Alert.type, Alert.severity, sa.func.count()).where(Alert.status != "resolved")
+            .group_by(Alert.office_id, Alert.type, Alert.severity).order_by(Alert.type, Alert.severity)):
+        open_alerts[office_id].append(f"  - {ALERT_TYPE_NAMES[type_]}（{SEVERITY_NAMES[severity]}）：{count}")
+    unacknowledged = dict(session.execute(sa.select(Alert.office_id, sa.func.count()).where(
+        Alert.status == "open", Alert.raised_at < _at(stale)).group_by(Alert.office_id)).all())
+    missed = dict(session.execute(sa.select(MissedWindow.office_id, sa.func.count()).where(
+        MissedWindow.closes_at >= _at(yesterday), MissedWindow.closes_at < _at(today)
+    ).group_by(MissedWindow.office_id)).all())
+    queued = 0
+    for office_id, bureau_id, name in session.execute(sa.select(Office.id, Office.bureau_id, Office.name).where(
+            Office.closed_at.is_(None)).order_by(Office.id)):
+        lines = open_alerts.get(office_id) or ["  - 无"]
+        queued += tell_officers(
+            session, bureau_id=bureau_id, office_id=office_id, kind="daily_digest", title=f"每日汇总：{name}",
+            now=now, dedupe_key=f"digest:{office_id}:{today:%Y-%m-%d}",
+            text=(f"#### 每日汇总 {name} {today:%Y-%m-%d}\n\n- 未办结预警：\n" + "\n".join(lines) +
+                  f"\n- 超过 {settings.ROBOT_DIGEST_UNACKNOWLEDGED_HOURS} 小时未签收：{unacknowledged.get(office_id, 0)}"
+                  f"\n- 昨日未按时报到：{missed.get(office_id, 0)}"))
     return queued
 
 

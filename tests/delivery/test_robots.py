@@ -6,13 +6,14 @@ from datetime import timedelta
 
 import pytest
 
+from correction.alerts.models import MissedWindow
 from correction.audit.models import AuditEntry
 from correction.delivery.models import Delivery
 from correction.notifications.models import OfficerMessage
 from jobs import runner
 from jobs.schedule import JobSpec, schedule
 from tests.assertions import error_of, rows
-from tests.factories import API, alert_row
+from tests.factories import API, alert_row, local
 
 from .fakes import DINGTALK_SECRET, DINGTALK_TOKEN, WECOM_KEY
 from .helpers import run_dispatcher
@@ -180,3 +181,28 @@ def test_a_wrong_secret_fails_a_rate_limit_waits_and_a_timeout_is_not_resent(app
     [late] = [d for d in robot_deliveries(app) if d.attempts and d.last_error and "outcome" in d.last_error]
     assert (late.state, late.attempts) == ("failed", 1)
     assert len(rows(app, OfficerMessage)) == 23
+
+
+def test_the_daily_digest_counts_each_offices_open_alerts_unacknowledged_ones_and_yesterdays_misses(
+        app, org_robots, dingtalk, wecom, make, clock):
+    org = org_robots
+    clock.set(local(2026, 11, 26, 8, 0))  # the digest's hour, local
+    person = org.person.supervisee
+    make.add(alert_row(person, "zone_exit", clock() - timedelta(hours=30), severity="high", key="old"),
+             alert_row(person, "zone_exit", clock() - timedelta(hours=1), severity="high", key="new"),
+             alert_row(person, "signal_lost", clock() - timedelta(hours=2), severity="high", ack_minutes=5),
+             alert_row(person, "missed_checkin", clock() - timedelta(hours=40), severity="medium", resolved_minutes=9),
+             MissedWindow(supervisee_id=person.id, office_id=org.office.id, kind="remote", window_key="remote:y",
+                          closes_at=local(2026, 11, 25, 20, 0), detected_at=local(2026, 11, 25, 20, 1), alerted=True),
+             MissedWindow(supervisee_id=person.id, office_id=org.office.id, kind="remote", window_key="remote:old",
+                          closes_at=local(2026, 11, 24, 20, 0), detected_at=local(2026, 11, 24, 20, 1), alerted=True))
+    run(app, "officer_digests")
+    run(app, "officer_digests")  # once a day
+    run_dispatcher(app)
+    [digest] = dingtalk.messages
+    assert digest["title"] == f"每日汇总：{org.office.name}"
+    assert digest["text"].splitlines()[2:] == [
+        "- 未办结预警：", "  - 失联（高）：1", "  - 离开活动区域（高）：2",
+        "- 超过 24 小时未签收：1", "- 昨日未按时报到：1"]
+    [sister] = wecom.messages  # the sister office has no robot: its digest goes to the bureau's
+    assert f"每日汇总 {org.sister_office.name}" in sister["text"] and "  - 无" in sister["text"]

@@ -21,8 +21,9 @@ KEEP = object()  # "secret" not sent: the stored one stays
 
 def describe(robot: Robot) -> dict:
     """What may be shown of a robot: never its webhook's token or its secret."""
-    return {"office_id": robot.office_id, "provider": robot.provider, "webhook_host": urlsplit(robot.webhook_url).hostname,
-            "secret_set": bool(robot.secret), "updated_at": robot.updated_at}
+    return {"office_id": robot.office_id, "provider": robot.provider,
+            "webhook_host": urlsplit(robot.webhook_url).hostname, "secret_set": bool(robot.secret),
+            "updated_at": robot.updated_at}
 
 
 def get_robot(session, principal: Principal, office_id: int | None) -> Robot:

@@ -111,7 +111,8 @@ def _tell_missed(session, settings, closes_at: datetime, now: datetime) -> None:
         ["supervisee_id", "kind", "title", "body", "data", "dedupe_key", "created_at"],
         sa.select(MissedWindow.supervisee_id, sa.literal("missed_window"), sa.literal("未按时签到 Missed check-in"),
                   sa.literal(f"{local:%m-%d %H:%M} 截止的签到未完成，请在APP中说明原因。"
-                             f" A check-in window closed at {local:%H:%M} without your check-in: explain why in the app."),
+                             f" A check-in window closed at {local:%H:%M} without your check-in:"
+                             " explain why in the app."),
                   json_object(session, window_key=MissedWindow.window_key, kind=MissedWindow.kind,
                               closes_at=sa.literal(iso_z(closes_at))),
                   sa.literal("missed:") + sa.cast(MissedWindow.supervisee_id, sa.String) + sa.literal(":")

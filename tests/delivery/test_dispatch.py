@@ -225,7 +225,8 @@ def test_jpush_not_knowing_the_push_id_fails_once_and_forgets_it(app, client, ma
     queue(app, scene.person_id, 2)
     run_dispatcher(app)
     first, second = deliveries(app)
-    assert (first.state, first.attempts, first.last_error) == ("failed", 1, "jpush 1011: cannot find user by this audience")
+    assert (first.state, first.attempts, first.last_error) == (
+        "failed", 1, "jpush 1011: cannot find user by this audience")
     [device] = rows(app, Device, Device.supervisee_id == scene.person_id, Device.active)
     assert device.push_token is None
     clock.advance(minutes=10)

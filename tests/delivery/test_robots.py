@@ -91,7 +91,8 @@ def test_a_serious_alert_reaches_the_offices_dingtalk_robot_once_signed(app, org
     assert org.person.supervisee.phone not in message["text"]
     assert wecom.messages == []
     [delivery] = robot_deliveries(app)
-    assert (delivery.channel, delivery.state, delivery.provider, delivery.attempts) == ("robot", "delivered", "webhook", 1)
+    assert (delivery.channel, delivery.state, delivery.provider, delivery.attempts) == (
+        "robot", "delivered", "webhook", 1)
 
 
 def test_an_unacknowledged_alert_escalates_to_the_office_then_the_bureau(app, org_robots, dingtalk, wecom, make, clock):

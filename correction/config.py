@@ -215,6 +215,16 @@ class Settings(BaseSettings):
     ALIYUN_ACCESS_KEY_ID: str = ""  # AccessKey id of the RAM user that may send texts.
     ALIYUN_ACCESS_KEY_SECRET: str = ""  # Its secret (signs each request).
     ALIYUN_SMS_SIGN_NAME: str = ""  # The approved sign name (签名) the texts carry.
+    DELIVERY_ROBOT_CHANNEL: Literal["log", "webhook", "none"] = "log"  # Officers' messages: "webhook" posts
+    # to each office's group robot (DingTalk or WeCom, set by admins); "log" needs no robot.
+    ROBOT_ALERT_SEVERITIES: list[Literal["low", "medium", "high", "critical"]] = Field(
+        default_factory=lambda: ["high", "critical"])  # A new alert this severe → office robot.
+    ROBOT_ESCALATE_TO_BUREAU_MINUTES: int = 60  # Still unacknowledged this long after escalation → bureau robot.
+    ROBOT_LOOKBACK_MINUTES: int = 60  # Alerts raised or escalated longer ago than this are not announced late.
+    DELIVERY_FAILED_ALERT_AFTER_MINUTES: int = 30  # A notice undelivered this long (or failed) → delivery_failed alert.
+    ROBOT_DIGEST_HOUR: int = 8  # Local hour (Asia/Shanghai) of each office's daily digest to its robot.
+    ROBOT_DIGEST_UNACKNOWLEDGED_HOURS: int = 24  # The digest counts open alerts unacknowledged longer than this.
+    ROBOT_RATE_LIMIT_WAIT_SECONDS: float = 60.0  # Wait after a robot's rate limit (20 messages a minute).
 
     # --- Points mall -------------------------------------------------------------------------
     POINT_ADJUSTMENT_MAX: int = 100  # Largest award or deduction an officer may make at once.
@@ -244,6 +254,7 @@ class Settings(BaseSettings):
         "leave_overdue": "high",
         "device_changed": "medium",
         "doubtful_checkin": "high",
+        "delivery_failed": "medium",
     })  # Default severity of each alert type.
 
     extra: dict[str, Any] = Field(default_factory=dict)  # Overrides for tests and tools.

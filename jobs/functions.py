@@ -4,6 +4,8 @@ from __future__ import annotations
 from correction.auth.lockout import forget_stale_failures
 from correction.checkins.period_spot_checks import issue_period_spot_checks
 from correction.delivery.dispatcher import dispatch
+from correction.delivery.failures import raise_delivery_failures
+from correction.delivery.officers import announce, send_digests
 from correction.monitoring import retention, scoring, sweeps
 
 missed_checkins = sweeps.sweep_missed_checkins
@@ -18,6 +20,9 @@ missed_checkin_penalties = scoring.apply_missed_checkin_penalties
 compliant_week_awards = scoring.award_compliant_week
 period_spot_checks = issue_period_spot_checks
 dispatch_notifications = dispatch
+announce_to_officers = announce
+officer_digests = send_digests
+delivery_failures = raise_delivery_failures
 
 
 def weekly_reports(session, settings, now):

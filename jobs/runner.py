@@ -23,6 +23,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from filelock import FileLock, Timeout
 
 from correction.database import db
+from correction.delivery.officers import report_job_failure
 from correction.delivery.wakeup import start_listener
 from correction.scheduler_state import JobRun, beat
 from correction.time import UTC
@@ -50,6 +51,9 @@ def run_job(app, spec: JobSpec) -> JobRun | None:
                      duration_ms=int((time.perf_counter() - began) * 1000), rows=rows,
                      ok=error is None, error=error, host=socket.gethostname()[:100])
         try:
+            if error is not None:
+                report_job_failure(db.session, settings, job_id=spec.id, error_type=error.split(":", 1)[0],
+                                   started_at=started)
             db.session.add(run)
             db.session.commit()
         except Exception:

@@ -12,11 +12,11 @@ from ..people.access import current_principal
 from ..people.models import Office, Officer, Station
 from ..schemas import Page, paginate
 from ..time import now
-from . import offices, officers, stations
+from . import offices, officers, robots, stations
 from .changes import Change
 from .schemas import (AdminOfficerOut, OfficeCreate, OfficeOut, OfficeQuery, OfficeRename, OfficerCreate,
                       OfficerQuery, OfficerUpdate, PasswordReset, StationCreate, StationOut, StationQuery,
-                      StationUpdate)
+                      RobotIn, RobotOut, StationUpdate)
 
 bp = ApiBlueprint("admin", __name__)
 OFFICE = ("office", "office_id")
@@ -158,3 +158,54 @@ def reset_officer_password(officer_id: int, body: PasswordReset):
               response=AdminOfficerOut, auth="admin", audit="officer.totp_reset", audit_target=OFFICER)
 def reset_officer_totp(officer_id: int):
     return _audited(officers.reset_totp(db.session, current_principal(), officer_id, now()))
+
+
+# --- officers' group robots (DingTalk / WeCom) ----------------------------------------------------------
+
+def _set_robot(office_id: int | None, body: RobotIn):
+    secret = body.secret if "secret" in body.model_fields_set else robots.KEEP
+    robot, g.audit.details = robots.set_robot(db.session, current_principal(), office_id, provider=body.provider,
+                                              webhook_url=body.webhook_url, secret=secret, now=now())
+    return robots.describe(robot)
+
+
+def _remove_robot(office_id: int | None):
+    g.audit.details = robots.remove_robot(db.session, current_principal(), office_id)
+
+
+@bp.operation("GET", "/admin/offices/<id:office_id>/robot", summary="The office's group robot (never its secrets)",
+              response=RobotOut, auth="admin")
+def get_office_robot(office_id: int):
+    return robots.describe(robots.get_robot(db.session, current_principal(), office_id))
+
+
+@bp.operation("PUT", "/admin/offices/<id:office_id>/robot",
+              summary="Set the office's DingTalk or WeCom group robot (webhook and secret are write-only)",
+              body=RobotIn, response=RobotOut, auth="admin", audit="robot.set", audit_target=OFFICE)
+def set_office_robot(office_id: int, body: RobotIn):
+    return _set_robot(office_id, body)
+
+
+@bp.operation("DELETE", "/admin/offices/<id:office_id>/robot", summary="Remove the office's group robot",
+              status=204, auth="admin", audit="robot.remove", audit_target=OFFICE)
+def remove_office_robot(office_id: int):
+    _remove_robot(office_id)
+
+
+@bp.operation("GET", "/admin/robot", summary="The bureau's group robot (never its secrets)", response=RobotOut,
+              auth="admin")
+def get_bureau_robot():
+    return robots.describe(robots.get_robot(db.session, current_principal(), None))
+
+
+@bp.operation("PUT", "/admin/robot",
+              summary="Set the bureau's DingTalk or WeCom group robot (escalations, job failures)",
+              body=RobotIn, response=RobotOut, auth="admin", audit="robot.set")
+def set_bureau_robot(body: RobotIn):
+    return _set_robot(None, body)
+
+
+@bp.operation("DELETE", "/admin/robot", summary="Remove the bureau's group robot", status=204, auth="admin",
+              audit="robot.remove")
+def remove_bureau_robot():
+    _remove_robot(None)

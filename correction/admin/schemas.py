@@ -1,9 +1,10 @@
 """Request and response bodies of the administration endpoints."""
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 
 from ..people.schemas import NewPassword, Role
 from ..schemas import Id, Input, Output, PageQuery, Text, UtcDateTime
@@ -12,6 +13,15 @@ Code = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,
 Username = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{2,59}$")]
 Latitude = Annotated[float, Field(ge=-90, le=90)]
 Longitude = Annotated[float, Field(ge=-180, le=180)]
+def _webhook(value: str) -> str:
+    """An https URL with a host (plain http only to this machine, for a robot's stand-in)."""
+    parts = urlsplit(value)
+    loopback = parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost")
+    if not parts.hostname or not (parts.scheme == "https" or loopback) or parts.username or parts.fragment:
+        raise ValueError("must be an https URL")
+    return value
+
+
 Radius = Annotated[float, Field(gt=0, le=10_000, description="Metres around the station a check-in may be from.")]
 
 
@@ -111,3 +121,24 @@ class OfficerQuery(PageQuery):
     role: Role | None = None
     office_id: Id | None = None
     active: bool | None = None
+
+
+class RobotIn(Input):
+    """An officers' group robot: DingTalk (钉钉) or WeCom (企业微信), its webhook and signing secret."""
+
+    provider: Literal["dingtalk", "wecom"]
+    webhook_url: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500),
+                           AfterValidator(_webhook)] = Field(
+        description="The robot's webhook with its token (https; never shown back).")
+    secret: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200,
+                                             pattern=r"^[A-Za-z0-9_\-]*$")] | None = Field(
+        default=None, description="DingTalk's signing secret (SEC...); never shown back. Left out: kept; "
+                                  "null or empty: removed.")
+
+
+class RobotOut(Output):
+    office_id: int | None
+    provider: str
+    webhook_host: str | None
+    secret_set: bool
+    updated_at: UtcDateTime

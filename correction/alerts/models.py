@@ -11,7 +11,7 @@ from ..database import db
 
 ALERT_TYPES = ("missed_checkin", "missed_spot_check", "signal_lost", "zone_exit",
                "exclusion_entry", "mock_location", "impossible_movement", "leave_overdue",
-               "device_changed", "doubtful_checkin")
+               "device_changed", "doubtful_checkin", "delivery_failed")
 SEVERITIES = ("low", "medium", "high", "critical")
 STATUSES = ("open", "acknowledged", "resolved")
 OUTCOMES = ("false_alarm", "excused", "commendation", "admonition", "warning",

@@ -8,7 +8,8 @@ from pydantic import Field
 from ..schemas import Input, Output, Query, Text, UtcDateTime
 
 AlertType = Literal["missed_checkin", "missed_spot_check", "signal_lost", "zone_exit", "exclusion_entry",
-                    "mock_location", "impossible_movement", "leave_overdue", "device_changed", "doubtful_checkin"]
+                    "mock_location", "impossible_movement", "leave_overdue", "device_changed", "doubtful_checkin",
+                    "delivery_failed"]
 Severity = Literal["low", "medium", "high", "critical"]
 Status = Literal["open", "acknowledged", "resolved"]
 Outcome = Literal["false_alarm", "excused", "commendation", "admonition", "warning", "revocation_requested"]

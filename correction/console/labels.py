@@ -22,6 +22,7 @@ def _words() -> dict[str, str]:
         "exclusion_entry": _("Entered an exclusion zone"), "mock_location": _("Mocked location"),
         "impossible_movement": _("Impossible movement"), "leave_overdue": _("Not back from leave"),
         "device_changed": _("Another phone"), "doubtful_checkin": _("Doubtful check-in"),
+        "delivery_failed": _("Notice not delivered"),
         "low": _("Low"), "medium": _("Medium"), "high": _("High"), "critical": _("Critical"),
         "pending": _("Pending"), "approved": _("Approved"), "rejected": _("Rejected"), "closed": _("Closed"),
         "open": _("Open"), "acknowledged": _("Acknowledged"), "resolved": _("Resolved"),

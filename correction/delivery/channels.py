@@ -6,9 +6,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
-from .models import PUSH, SMS
+from .models import PUSH, ROBOT, SMS
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RobotTarget:
+    """An officers' group robot: its provider, webhook (with its token) and signing secret."""
+
+    provider: str  # dingtalk or wecom
+    webhook_url: str
+    secret: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -16,7 +25,7 @@ class Message:
     """What a channel needs to send one notification: the text, and where it goes."""
 
     delivery_id: int
-    notification_id: int
+    notification_id: int | None  # None for an officers' message
     kind: str
     title: str
     body: str
@@ -24,6 +33,7 @@ class Message:
     push_token: str | None = None  # the phone's push id (JPush registration id)
     phone: str | None = None  # for texts
     expires_at: datetime | None = None
+    robot: RobotTarget | None = None  # for officers' messages: the robot of their office or bureau
 
 
 @dataclass(frozen=True)
@@ -34,6 +44,7 @@ class Outcome:
     message_id: str | None = None
     reason: str | None = None  # the provider's reason, e.g. "jpush 1011: cannot find user by this audience"
     retry_after: float | None = None  # seconds the provider asked us to wait (a rate limit)
+    address_gone: bool = False  # the provider no longer knows the address (a push id): forget it
 
     @classmethod
     def delivered(cls, message_id: str) -> "Outcome":
@@ -44,8 +55,8 @@ class Outcome:
         return cls("retry", reason=reason[:500], retry_after=retry_after)
 
     @classmethod
-    def failed(cls, reason: str) -> "Outcome":
-        return cls("failed", reason=reason[:500])
+    def failed(cls, reason: str, *, address_gone: bool = False) -> "Outcome":
+        return cls("failed", reason=reason[:500], address_gone=address_gone)
 
 
 class Channel(Protocol):
@@ -64,14 +75,15 @@ class LogChannel:
         self.channel = channel
 
     def send(self, message: Message, now: datetime) -> Outcome:
-        log.info("%s notice %s (%s): %s — %s", self.channel, message.notification_id, message.kind,
+        log.info("%s message %s (%s): %s — %s", self.channel, message.delivery_id, message.kind,
                  message.title, message.body)
         return Outcome.delivered(f"log-{message.delivery_id}")
 
 
 def channel_for(settings, channel: str) -> Channel | None:
-    """The adapter the settings choose for ``channel`` (push or sms); None when it is switched off."""
-    choice = settings.DELIVERY_PUSH_CHANNEL if channel == PUSH else settings.DELIVERY_SMS_CHANNEL
+    """The adapter the settings choose for ``channel`` (push, sms or robot); None when it is switched off."""
+    choice = {PUSH: settings.DELIVERY_PUSH_CHANNEL, SMS: settings.DELIVERY_SMS_CHANNEL,
+              ROBOT: settings.DELIVERY_ROBOT_CHANNEL}[channel]
     if choice == "none":
         return None
     if choice == "log":
@@ -82,7 +94,10 @@ def channel_for(settings, channel: str) -> Channel | None:
     if choice == "aliyun_sms":
         from .aliyun_sms import AliyunSmsChannel
         return AliyunSmsChannel(settings)
+    if choice == "webhook":
+        from .robots import RobotChannel
+        return RobotChannel(settings)
     raise ValueError(f"unknown {channel} channel {choice!r}")
 
 
-__all__ = ["Channel", "LogChannel", "Message", "Outcome", "channel_for", "PUSH", "SMS"]
+__all__ = ["Channel", "LogChannel", "Message", "Outcome", "RobotTarget", "channel_for", "PUSH", "ROBOT", "SMS"]

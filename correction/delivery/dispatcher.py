@@ -19,11 +19,11 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from ..database import insert_for
-from ..notifications.models import Notification
+from ..notifications.models import Notification, OfficerMessage, Robot
 from ..people.models import Device, Supervisee
 from ..time import TZDateTime
-from .channels import Channel, Message, Outcome, channel_for
-from .models import DELIVERED, EXPIRED, FAILED, PUSH, QUEUED, SENDING, SMS, Delivery
+from .channels import Channel, Message, Outcome, RobotTarget, channel_for
+from .models import DELIVERED, EXPIRED, FAILED, PUSH, QUEUED, ROBOT, SENDING, SMS, Delivery
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 def dispatch(session, settings, now: datetime, *, channels: dict[str, Channel | None] | None = None) -> int:
     """Send every delivery that is due; return how many the providers accepted."""
     if channels is None:
-        channels = {channel: channel_for(settings, channel) for channel in (PUSH, SMS)}
+        channels = {channel: channel_for(settings, channel) for channel in (PUSH, SMS, ROBOT)}
     began = time.monotonic()
 
     def current() -> datetime:  # the clock moves while we send, even when ``now`` was given
@@ -39,7 +39,8 @@ def dispatch(session, settings, now: datetime, *, channels: dict[str, Channel | 
 
     open_channels = [name for name, adapter in channels.items() if adapter is not None]
     delivered = 0
-    prepare(session, settings, now, push=channels.get(PUSH) is not None, sms=channels.get(SMS) is not None)
+    prepare(session, settings, now, push=channels.get(PUSH) is not None, sms=channels.get(SMS) is not None,
+            robot=channels.get(ROBOT) is not None)
     session.commit()
     while True:
         messages = claim(session, settings, current(), open_channels)
@@ -73,9 +74,11 @@ def _send(adapter: Channel, message: Message, now: datetime) -> Outcome:
         return Outcome.failed(f"{adapter.name} adapter error: {type(exc).__name__}")
 
 
-def prepare(session, settings, now: datetime, *, push: bool = True, sms: bool = True) -> None:
-    """Make the push delivery of each new notification, expire, give up on dead claims, add texts."""
+def prepare(session, settings, now: datetime, *, push: bool = True, sms: bool = True, robot: bool = True) -> None:
+    """Make the push delivery of each new notification and the robot delivery of each officers' message,
+    expire, give up on dead claims, add texts."""
     fan_out(session, now, push=push)
+    fan_out_to_robots(session, now, robot=robot)
     session.execute(sa.update(Delivery).where(
         Delivery.state == QUEUED, Delivery.expires_at <= now).values(state=EXPIRED, finished_at=now))
     stale = now - timedelta(seconds=settings.DELIVERY_CLAIM_TIMEOUT_SECONDS)
@@ -100,6 +103,23 @@ def fan_out(session, now: datetime, *, push: bool = True) -> int:
     # Only what has its delivery is marked: a notification committed since the INSERT waits for the next run.
     has_delivery = sa.exists().where(Delivery.notification_id == Notification.id)
     session.execute(sa.update(Notification).where(undispatched, has_delivery).values(dispatched_at=now))
+    return made
+
+
+def fan_out_to_robots(session, now: datetime, *, robot: bool = True) -> int:
+    """Queue a robot delivery for each officers' message not dispatched yet; return how many."""
+    undispatched = OfficerMessage.dispatched_at.is_(None)
+    if robot:
+        at = sa.literal(now, TZDateTime())
+        made = _rowcount(session, insert_for(session)(Delivery).from_select(
+            ["officer_message_id", "channel", "state", "attempts", "next_attempt_at", "created_at"],
+            sa.select(OfficerMessage.id, sa.literal(ROBOT), sa.literal(QUEUED), sa.literal(0),
+                      OfficerMessage.created_at, at).where(undispatched)
+        ).on_conflict_do_nothing(index_elements=["officer_message_id", "channel"]))
+        undispatched = sa.and_(undispatched, sa.exists().where(Delivery.officer_message_id == OfficerMessage.id))
+    else:
+        made = 0
+    session.execute(sa.update(OfficerMessage).where(undispatched).values(dispatched_at=now))
     return made
 
 
@@ -158,9 +178,28 @@ def claim(session, settings, now: datetime, channels: list[str]) -> list[tuple[s
         .join(Supervisee, Supervisee.id == Notification.supervisee_id)
         .outerjoin(Device, sa.and_(Device.supervisee_id == Supervisee.id, Device.active))
         .where(Delivery.id.in_(ids)).order_by(Delivery.id)).all()
-    return [(channel, Message(delivery_id=delivery_id, notification_id=notification_id, kind=kind, title=title,
-                              body=body, data=data or {}, expires_at=expires_at, push_token=token, phone=phone))
-            for delivery_id, channel, notification_id, kind, title, body, data, expires_at, token, phone in rows]
+    messages = [(channel, Message(delivery_id=delivery_id, notification_id=notification_id, kind=kind, title=title,
+                                  body=body, data=data or {}, expires_at=expires_at, push_token=token, phone=phone))
+                for delivery_id, channel, notification_id, kind, title, body, data, expires_at, token, phone in rows]
+    return messages + _officer_messages(session, ids)
+
+
+def _officer_messages(session, ids: list[int]) -> list[tuple[str, Message]]:
+    """The claimed officers' messages, each with its office's robot, or else its bureau's."""
+    office_robot, bureau_robot = sa.orm.aliased(Robot), sa.orm.aliased(Robot)
+    rows = session.execute(
+        sa.select(Delivery.id, OfficerMessage.kind, OfficerMessage.title, OfficerMessage.text,
+                  sa.func.coalesce(office_robot.provider, bureau_robot.provider),
+                  sa.func.coalesce(office_robot.webhook_url, bureau_robot.webhook_url),
+                  sa.case((office_robot.id.is_not(None), office_robot.secret), else_=bureau_robot.secret))
+        .join(OfficerMessage, OfficerMessage.id == Delivery.officer_message_id)
+        .outerjoin(office_robot, office_robot.office_id == OfficerMessage.office_id)
+        .outerjoin(bureau_robot, sa.and_(bureau_robot.bureau_id == OfficerMessage.bureau_id,
+                                         bureau_robot.office_id.is_(None)))
+        .where(Delivery.id.in_(ids)).order_by(Delivery.id)).all()
+    return [(ROBOT, Message(delivery_id=delivery_id, notification_id=None, kind=kind, title=title, body=text,
+                            robot=RobotTarget(provider, url, secret) if url else None))
+            for delivery_id, kind, title, text, provider, url, secret in rows]
 
 
 def record(session, settings, outcomes: list[tuple[str, Message, Outcome]], now: datetime,
@@ -184,6 +223,9 @@ def record(session, settings, outcomes: list[tuple[str, Message, Outcome]], now:
         else:
             row["new_error"] = outcome.reason or "failed"
         rows.append(row)
+    gone = [message.push_token for _, message, outcome in outcomes if outcome.address_gone and message.push_token]
+    if gone:  # the provider no longer knows this phone's push id: stop sending to it
+        session.execute(sa.update(Device).where(Device.push_token.in_(gone)).values(push_token=None))
     table, when = Delivery.__table__, TZDateTime()
     session.execute(sa.update(table).where(table.c.id == sa.bindparam("delivery_id"), table.c.state == SENDING)
                     .values(state=sa.bindparam("new_state"), provider=sa.bindparam("new_provider"),

@@ -11,7 +11,8 @@ code page (400 bad request, 401 not verified, 403 refused, 404, 429 too many req
 again later) with ``{"error": {"code": n, "message": "..."}}``. The codes we act on:
 1000 system error (retry); 1003 a parameter's value is invalid; 1004 verification failed and
 1008 app key invalid (our settings are wrong: failed, an operator must act); 1011 no target
-matches the audience (the registration id is invalid or gone: failed, the text may follow);
+matches the audience (the registration id is invalid or gone: failed, the stored push id is
+cleared, the text may follow);
 2002 and 2003 the API's rate limit (retry after ``X-Rate-Limit-Reset`` seconds). Any other 4xx
 fails the message; 5xx and a refused connection retry. A read timeout fails it as "outcome
 unknown": JPush may have sent it, and we send a message at most once per channel.
@@ -25,6 +26,7 @@ import requests
 from .channels import Message, Outcome
 
 RETRY_CODES = {1000, 2002, 2003}
+NO_TARGET = 1011  # the registration id is unknown or gone: the phone's stored push id is cleared
 
 
 class JPushChannel:
@@ -82,7 +84,7 @@ class JPushChannel:
             return Outcome.retry(reason, retry_after=_seconds(response.headers.get("X-Rate-Limit-Reset")))
         if response.status_code >= 500 or code in RETRY_CODES:
             return Outcome.retry(reason)
-        return Outcome.failed(reason)
+        return Outcome.failed(reason, address_gone=code == NO_TARGET)
 
 
 def _seconds(value: str | None) -> float | None:

@@ -11,7 +11,9 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from ..database import insert_for, prebuilt
+from ..database import insert_for, json_object, prebuilt
+from ..notifications.models import Notification
+from ..notifications.service import notify, wake_dispatcher
 from ..people.models import Office
 from .models import PointBalance, PointEntry, PointRuleVersion
 
@@ -26,6 +28,9 @@ def lock_balance(session, supervisee_id: int) -> int:
     return session.execute(_LOCKED_BALANCE, {"supervisee_id": supervisee_id}).scalar_one()
 
 
+POINTS_TITLE = "积分变动 Points posted"
+
+
 def post(session, *, supervisee_id: int, office_id: int, delta: int, event: str, event_ref: str,
          reason: str, now: datetime, officer_id: int | None = None,
          rule_version_id: int | None = None) -> PointEntry | None:
@@ -38,6 +43,10 @@ def post(session, *, supervisee_id: int, office_id: int, delta: int, event: str,
     # One upsert both creates the balance row and moves it; it takes the row lock that every
     # other change to this person's points waits for.
     session.execute(_move_balance(session), {"supervisee_id": supervisee_id, "balance": delta})
+    if officer_id is not None:  # the phone's own requests answer with their points; an officer's act is news
+        notify(session, supervisee_id=supervisee_id, kind="points_posted", title=POINTS_TITLE,
+               body=f"{delta:+d} 积分 points：{reason}", now=now, dedupe_key=f"points:{entry_id}",
+               data={"entry_id": entry_id, "delta": delta, "event": event})
     return PointEntry(id=entry_id, **values)  # what was written, without reading it back
 
 
@@ -136,4 +145,14 @@ def post_set(session, rows: sa.Select, event: str, now: datetime) -> int:
                 .where(new, PointEntry.supervisee_id == PointBalance.supervisee_id).scalar_subquery())
     session.execute(sa.update(PointBalance).where(PointBalance.supervisee_id.in_(
         sa.select(PointEntry.supervisee_id).where(new))).values(balance=PointBalance.balance + appended))
+    told = session.execute(insert_for(session)(Notification).from_select(
+        ["supervisee_id", "kind", "title", "body", "data", "dedupe_key", "created_at"],
+        sa.select(PointEntry.supervisee_id, sa.literal("points_posted"), sa.literal(POINTS_TITLE),
+                  sa.case((PointEntry.delta > 0, "+"), else_="") + sa.cast(PointEntry.delta, sa.String)
+                  + sa.literal(" 积分 points：") + PointEntry.reason,
+                  json_object(session, entry_id=PointEntry.id, delta=PointEntry.delta, event=PointEntry.event),
+                  sa.literal("points:") + sa.cast(PointEntry.id, sa.String), PointEntry.created_at).where(new)
+    ).on_conflict_do_nothing(index_elements=["dedupe_key"]), execution_options={"preserve_rowcount": True}).rowcount
+    if told:
+        wake_dispatcher(session)
     return session.execute(sa.select(sa.func.count()).select_from(PointEntry).where(new)).scalar_one()

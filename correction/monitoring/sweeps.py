@@ -81,6 +81,7 @@ def sweep_missed_checkins(session, settings, now: datetime) -> int:
         ).on_conflict_do_nothing(index_elements=["supervisee_id", "window_key"])
         if not postgres:
             recorded += _rowcount(session, misses)
+            _tell_missed(session, settings, closing.closes_at, now)
             continue
         new = misses.returning(MissedWindow.supervisee_id, MissedWindow.office_id, MissedWindow.kind,
                                MissedWindow.window_key).cte("misses")
@@ -89,6 +90,7 @@ def sweep_missed_checkins(session, settings, now: datetime) -> int:
             json_object(session, window_key=new.c.window_key, kind=new.c.kind,
                         closes_at=sa.literal(iso_z(closing.closes_at))),
             sa.literal("open"), _at(now)))
+        _tell_missed(session, settings, closing.closes_at, now)
     if not postgres:
         unalerted = MissedWindow.alerted.is_(False)
         _insert_alerts(session, sa.select(
@@ -100,6 +102,25 @@ def sweep_missed_checkins(session, settings, now: datetime) -> int:
         session.execute(sa.update(MissedWindow).where(unalerted).values(alerted=True))
     advance_watermark(session, "missed_checkins", now)
     return recorded
+
+
+def _tell_missed(session, settings, closes_at: datetime, now: datetime) -> None:
+    """Queue a notice for each window closing at ``closes_at`` that this sweep recorded as missed."""
+    local = closes_at.astimezone(ZoneInfo(settings.LOCAL_TIMEZONE))
+    told = _rowcount(session, insert_for(session)(Notification).from_select(
+        ["supervisee_id", "kind", "title", "body", "data", "dedupe_key", "created_at"],
+        sa.select(MissedWindow.supervisee_id, sa.literal("missed_window"), sa.literal("未按时签到 Missed check-in"),
+                  sa.literal(f"{local:%m-%d %H:%M} 截止的签到未完成，请在APP中说明原因。"
+                             f" A check-in window closed at {local:%H:%M} without your check-in:"
+                             " explain why in the app."),
+                  json_object(session, window_key=MissedWindow.window_key, kind=MissedWindow.kind,
+                              closes_at=sa.literal(iso_z(closes_at))),
+                  sa.literal("missed:") + sa.cast(MissedWindow.supervisee_id, sa.String) + sa.literal(":")
+                  + MissedWindow.window_key, _at(now))
+        .where(MissedWindow.closes_at == _at(closes_at), MissedWindow.detected_at == _at(now))
+    ).on_conflict_do_nothing(index_elements=["dedupe_key"]))
+    if told:
+        wake_dispatcher(session)
 
 
 def sweep_missed_spot_checks(session, settings, now: datetime) -> int:

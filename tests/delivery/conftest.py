@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from .fakes import ACCESS_KEY_ID, ACCESS_KEY_SECRET, APP_KEY, MASTER_SECRET, SIGN_NAME, FakeAliyunSms, FakeJPush
+from .fakes import (ACCESS_KEY_ID, ACCESS_KEY_SECRET, APP_KEY, MASTER_SECRET, SIGN_NAME, FakeAliyunSms,
+                    FakeDingTalk, FakeJPush, FakeWeCom)
 
 
 @pytest.fixture(scope="session")
@@ -18,6 +19,32 @@ def _sms_server():
     server = FakeAliyunSms()
     yield server
     server.close()
+
+
+@pytest.fixture(scope="session")
+def _dingtalk_server():
+    server = FakeDingTalk()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def _wecom_server():
+    server = FakeWeCom()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def dingtalk(_dingtalk_server) -> FakeDingTalk:
+    _dingtalk_server.reset()
+    return _dingtalk_server
+
+
+@pytest.fixture
+def wecom(_wecom_server) -> FakeWeCom:
+    _wecom_server.reset()
+    return _wecom_server
 
 
 @pytest.fixture
@@ -38,7 +65,7 @@ def provider_settings(jpush, sms) -> dict:
                 JPUSH_MASTER_SECRET=MASTER_SECRET, DELIVERY_SMS_CHANNEL="aliyun_sms",
                 ALIYUN_SMS_ENDPOINT=sms.url, ALIYUN_ACCESS_KEY_ID=ACCESS_KEY_ID,
                 ALIYUN_ACCESS_KEY_SECRET=ACCESS_KEY_SECRET, ALIYUN_SMS_SIGN_NAME=SIGN_NAME,
-                DELIVERY_HTTP_TIMEOUT_SECONDS=0.5)
+                DELIVERY_ROBOT_CHANNEL="webhook", DELIVERY_HTTP_TIMEOUT_SECONDS=0.5)
 
 
 @pytest.fixture

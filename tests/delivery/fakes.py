@@ -216,3 +216,107 @@ class FakeAliyunSms(FakeServer):
             self.texts.append({"phone": params["PhoneNumbers"], "template": params["TemplateCode"],
                                "params": template_param, "biz_id": biz_id})
         return _json(200, {"Code": "OK", "Message": "OK", "BizId": biz_id, "RequestId": "F655A8D5-B967-440B-8683"})
+
+
+DINGTALK_TOKEN = "7f3c9a0e1b2d4c5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6"
+DINGTALK_SECRET = "SEC0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2"
+WECOM_KEY = "693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa"
+
+
+class RobotServer(FakeServer):
+    """A group robot's webhook: one JSON POST per message, ``{"errcode": 0, "errmsg": "ok"}`` or an error code."""
+
+    per_minute = 20  # both providers' documented limit per robot
+    busy = {"errcode": -1, "errmsg": "系统繁忙"}
+
+    def __init__(self):
+        super().__init__()
+        self.messages: list[dict] = []
+        self.sent_at: list[float] = []
+        self.minutes_passed = 0  # a test moves the rate limit's minute on without waiting for it
+
+    def reset(self):
+        with self.lock:
+            self.messages.clear(), self.sent_at.clear(), self.script.clear()
+            self.down, self.delay, self.requests, self.minutes_passed = False, 0.0, 0, 0
+
+    def accept(self, message: dict, limited: dict) -> Response:
+        """Take a checked message unless 20 came within the last minute (the robot's limit)."""
+        with self.lock:
+            now = time.time() + 60 * self.minutes_passed
+            if sum(t > now - 60 for t in self.sent_at) >= self.per_minute:
+                return _json(200, limited)
+            self.sent_at.append(now)
+            self.messages.append(message)
+        return _json(200, {"errcode": 0, "errmsg": "ok"})
+
+    def scripted(self) -> Response | None:
+        answer = self.next_answer()
+        if answer == "unavailable":
+            return _json(200, self.busy)
+        if answer == "timeout":
+            time.sleep(self.timeout_seconds)
+        return None
+
+
+class FakeDingTalk(RobotServer):
+    """DingTalk's custom robot (自定义机器人) with 加签: POST /robot/send?access_token=&timestamp=&sign=.
+
+    The signature is recomputed here from the documented recipe (HMAC-SHA256 of "timestamp\\nsecret"
+    keyed with the secret, base64, urlencoded); a timestamp more than an hour from now is refused.
+    """
+
+    limited = {"errcode": 130101, "errmsg": "send too fast, exceed 20 times per minute"}
+
+    def handle(self, request: Request) -> Response:
+        if request.path != "/robot/send" or request.method != "POST":
+            return _json(404, {"errcode": 404, "errmsg": "not found"})
+        if request.args.get("access_token") != DINGTALK_TOKEN:
+            return _json(200, {"errcode": 300001, "errmsg": "token is not exist"})
+        stamp, sign = request.args.get("timestamp", ""), request.args.get("sign", "")
+        if not stamp.isdigit() or abs(int(stamp) - time.time() * 1000) > 3600 * 1000:
+            return _json(200, {"errcode": 310000, "errmsg": "timestamp is invalid"})
+        digest = hmac.new(DINGTALK_SECRET.encode(), f"{stamp}\n{DINGTALK_SECRET}".encode(), hashlib.sha256).digest()
+        # request.args has decoded the sign once, as DingTalk does
+        if sign != base64.b64encode(digest).decode():
+            return _json(200, {"errcode": 310000, "errmsg": "sign not match"})
+        answer = self.scripted()
+        if answer is not None:
+            return answer
+        try:
+            body = json.loads(request.get_data())
+            kind = body["msgtype"]
+            if kind == "markdown":
+                message = {"title": body["markdown"]["title"], "text": body["markdown"]["text"]}
+            elif kind == "text":
+                message = {"title": None, "text": body["text"]["content"]}
+            else:
+                raise ValueError(kind)
+            message["at_mobiles"] = body.get("at", {}).get("atMobiles", [])
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return _json(200, {"errcode": 40035, "errmsg": "缺少参数 json"})
+        return self.accept(message, self.limited)
+
+
+class FakeWeCom(RobotServer):
+    """WeCom's group robot (群机器人): POST /cgi-bin/webhook/send?key=KEY with a text or markdown body."""
+
+    limited = {"errcode": 45009, "errmsg": "api freq out of limit"}
+
+    def handle(self, request: Request) -> Response:
+        if request.path != "/cgi-bin/webhook/send" or request.method != "POST":
+            return _json(404, {"errcode": 404, "errmsg": "not found"})
+        if request.args.get("key") != WECOM_KEY:
+            return _json(200, {"errcode": 93000, "errmsg": "invalid webhook url"})
+        answer = self.scripted()
+        if answer is not None:
+            return answer
+        try:
+            body = json.loads(request.get_data())
+            kind = body["msgtype"]
+            content = body[kind]["content"]
+            if kind not in ("text", "markdown") or not isinstance(content, str) or len(content.encode()) > 4096:
+                raise ValueError(kind)
+        except (ValueError, TypeError, KeyError):
+            return _json(200, {"errcode": 40008, "errmsg": "invalid message type"})
+        return self.accept({"msgtype": kind, "text": content}, self.limited)

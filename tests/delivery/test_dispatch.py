@@ -9,12 +9,14 @@ import pytest
 from correction.config import Settings
 from correction.database import db
 from correction.delivery import dispatcher
+from correction.people.models import Device
 from correction.time import iso_z
 from jobs import runner
 from jobs.schedule import schedule
+from tests.assertions import rows
 from tests.factories import local, post_checkin
 
-from .helpers import ask_spot_check, deliveries, queue, register_phone, run_dispatcher
+from .helpers import PUSH_TOKEN, ask_spot_check, deliveries, queue, register_phone, run_dispatcher
 
 
 @pytest.fixture
@@ -214,3 +216,19 @@ def test_an_unread_reminder_is_texted_before_its_window_closes_and_a_check_in_st
     clock.set(local(2026, 11, 25, 20, 0))
     run_dispatcher(app)
     assert len(sms.texts) == 1 and len(jpush.pushes) == 2
+
+
+def test_jpush_not_knowing_the_push_id_fails_once_and_forgets_it(app, client, make, jpush, clock):
+    scene = make.scene(officer_login=True)
+    assert client.post(PUSH_TOKEN, json={"registration_id": "1a0018970af9e3b3e99"},
+                       headers=scene.phone).status_code == 204  # JPush has never heard of it (app reinstalled)
+    queue(app, scene.person_id, 2)
+    run_dispatcher(app)
+    first, second = deliveries(app)
+    assert (first.state, first.attempts, first.last_error) == (
+        "failed", 1, "jpush 1011: cannot find user by this audience")
+    [device] = rows(app, Device, Device.supervisee_id == scene.person_id, Device.active)
+    assert device.push_token is None
+    clock.advance(minutes=10)
+    run_dispatcher(app)
+    assert jpush.requests <= 2 and {d.state for d in deliveries(app)} == {"failed"}

@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 
 import pytest
-import sqlalchemy as sa
 
 from correction.tools.simulation.run import SimConfig, simulate
+from tests.conftest import drop_database, scratch_database_url
 
 
 @pytest.fixture
@@ -19,15 +19,9 @@ def simulation_database(db_kind, pg_url, tmp_path):
     if db_kind == "sqlite":
         yield f"sqlite:///{tmp_path / 'simulation.db'}"
         return
-    admin = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT")
-    name = "correction_simulation_test"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        conn.execute(sa.text(f"CREATE DATABASE {name}"))
-    yield admin.url.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-    admin.dispose()
+    url = scratch_database_url(pg_url, "simulation")
+    yield url
+    drop_database(url)
 
 
 @pytest.mark.slow

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -96,31 +97,32 @@ def worker_database_url(base_url: str, worker: str | None) -> str:
     return url.set(database=f"{url.database}_{worker}").render_as_string(hide_password=False)
 
 
-def create_database(url: str, *, replace: bool = False) -> str:
-    """Create ``url``'s PostgreSQL database (empty) unless it exists; ``replace`` drops it first."""
+@contextmanager
+def _server(url: str):
+    """A connection to the PostgreSQL server of ``url`` (outside its database, no transaction), and
+    the database's name."""
     target = sa.engine.make_url(url)
     server = sa.create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
         with server.connect() as conn:
-            if replace:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
-            exists = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :name"),
-                                  {"name": target.database}).first()
-            if not exists:
-                conn.execute(sa.text(f'CREATE DATABASE "{target.database}"'))
+            yield conn, target.database
     finally:
         server.dispose()
+
+
+def create_database(url: str, *, replace: bool = False) -> str:
+    """Create ``url``'s PostgreSQL database (empty) unless it exists; ``replace`` drops it first."""
+    with _server(url) as (conn, name):
+        if replace:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if not conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}).first():
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     return url
 
 
 def drop_database(url: str) -> None:
-    target = sa.engine.make_url(url)
-    server = sa.create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        with server.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
-    finally:
-        server.dispose()
+    with _server(url) as (conn, name):
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def scratch_database_url(pg_url: str, purpose: str) -> str:

@@ -25,6 +25,7 @@ def simulation_database(db_kind, pg_url, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # CPU-bound for minutes: beside another xdist worker on a busy machine, past 300 s
 def test_two_simulated_days_nobody_slips_and_no_alert_is_groundless(simulation_database, tmp_path):
     card = simulate(SimConfig(days=2, supervisees=40, seed=1, database_url=simulation_database,
                               out_dir=str(tmp_path / "out"), fast_hashing=True))

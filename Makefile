@@ -110,7 +110,12 @@ run: seed
 demo: install
 	$(BIN)/flask demo simulate --days $${DAYS:-7} --supervisees $${SUPERVISEES:-421} --seed $${SEED:-1}
 
-## test: the layers' import contract, then the whole suite on SQLite and on PostgreSQL at $(TEST_DATABASE_URL)
+## test: the layers' import contract, then the whole suite on SQLite and on PostgreSQL at $(TEST_DATABASE_URL),
+## each pass spread over TEST_WORKERS pytest-xdist processes (one per core, at most 4; each has its own
+## PostgreSQL database, $(TEST_DATABASE_URL)_gw0...). TEST_WORKERS=1 runs plain pytest in one process.
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); [ $$n -gt 4 ] && n=4; echo $$n)
+PYTEST := $(BIN)/python -m pytest $(if $(filter-out 0 1,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist worksteal)
+
 test: lint test-sqlite test-postgresql
 
 ## lint: the layers (docs/design.md) as import-linter contracts (.importlinter)
@@ -118,10 +123,10 @@ lint: install-dev
 	$(BIN)/lint-imports
 
 test-sqlite: install-dev chromium
-	$(BIN)/python -m pytest --db sqlite
+	$(PYTEST) --db sqlite
 
 test-postgresql: install-dev chromium
-	$(BIN)/python -m pytest --db postgresql
+	$(PYTEST) --db postgresql
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .hypothesis

@@ -4,11 +4,17 @@ The suite runs once per database: ``pytest --db sqlite`` and ``pytest --db postg
 (``TEST_DATABASE_URL``, default postgresql://postgres@127.0.0.1:5432/test). SQLite tests
 each get a copy of a migrated template file; PostgreSQL tests share one migrated schema
 that is truncated after each test.
+
+Under pytest-xdist (``-n 2``) each worker is a process of its own with its own template file
+and its own PostgreSQL database, ``TEST_DATABASE_URL``'s name suffixed with the worker id
+(``test_gw0``), created when missing and migrated afresh once per run; without xdist the
+database is ``TEST_DATABASE_URL``'s own.
 """
 from __future__ import annotations
 
 import os
 import shutil
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -85,29 +91,72 @@ def db_kind(pytestconfig) -> str:
     return pytestconfig.getoption("--db")
 
 
+def worker_database_url(base_url: str, worker: str | None) -> str:
+    """The test database of an xdist worker: the base database's name suffixed with its id."""
+    if not worker:
+        return base_url
+    url = sa.engine.make_url(base_url)
+    return url.set(database=f"{url.database}_{worker}").render_as_string(hide_password=False)
+
+
+@contextmanager
+def _server(url: str):
+    """A connection to the PostgreSQL server of ``url`` (outside its database, no transaction), and
+    the database's name."""
+    target = sa.engine.make_url(url)
+    server = sa.create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with server.connect() as conn:
+            yield conn, target.database
+    finally:
+        server.dispose()
+
+
+def create_database(url: str, *, replace: bool = False) -> str:
+    """Create ``url``'s PostgreSQL database (empty) unless it exists; ``replace`` drops it first."""
+    with _server(url) as (conn, name):
+        if replace:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if not conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}).first():
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    return url
+
+
+def drop_database(url: str) -> None:
+    with _server(url) as (conn, name):
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def scratch_database_url(pg_url: str, purpose: str) -> str:
+    """A new, empty PostgreSQL database beside the test database for one test, named by the
+    process so that concurrent runs and xdist workers do not collide; drop it with drop_database."""
+    name = f"correction_{purpose}_{os.getpid()}"
+    return create_database(sa.engine.make_url(pg_url).set(database=name).render_as_string(hide_password=False),
+                           replace=True)
+
+
 @pytest.fixture(scope="session")
-def pg_url() -> str:
-    return normalise_database_url(os.environ.get("TEST_DATABASE_URL", DEFAULT_PG_URL))
+def pg_url(db_kind) -> str:
+    """This process's PostgreSQL test database (an xdist worker's own, created if missing)."""
+    url = worker_database_url(normalise_database_url(os.environ.get("TEST_DATABASE_URL", DEFAULT_PG_URL)),
+                              os.environ.get("PYTEST_XDIST_WORKER"))
+    if db_kind == "postgresql":
+        create_database(url)
+    return url
 
 
 @pytest.fixture
 def empty_database_url(db_kind, pg_url, tmp_path):
     """A database with nothing in it, not even the schema: a new SQLite file, or a new PostgreSQL
-    database beside the test database (named by the process, so concurrent runs do not collide)."""
+    database beside the test database."""
     if db_kind == "sqlite":
         yield f"sqlite:///{tmp_path / 'empty.db'}"
         return
-    name = f"correction_empty_{os.getpid()}"
-    server = sa.create_engine(sa.engine.make_url(pg_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with server.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = scratch_database_url(pg_url, "empty")
     try:
-        yield sa.engine.make_url(pg_url).set(database=name).render_as_string(hide_password=False)
+        yield url
     finally:
-        with server.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        server.dispose()
+        drop_database(url)
 
 
 def reset_pg_schema(url: str) -> None:

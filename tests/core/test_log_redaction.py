@@ -9,7 +9,7 @@ import base64
 import io
 import logging
 import os
-import socket
+import re
 import subprocess
 import sys
 import time
@@ -63,16 +63,24 @@ def test_a_logged_traceback_is_masked_too():
     assert "Kq3-key-in-traceback" not in text
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def _listening_port(server: subprocess.Popen, error_log: Path, seconds: float = 60) -> int:
+    """The port a gunicorn started with ``--bind 127.0.0.1:0`` got, read from its error log (a fixed
+    or pre-picked port could be taken by a concurrent test process in between)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        found = re.search(r"Listening at: http://127\.0\.0\.1:(\d+)",
+                          error_log.read_text() if error_log.exists() else "")
+        if found:
+            return int(found.group(1))
+        assert server.poll() is None and time.monotonic() < deadline, \
+            error_log.read_text() if error_log.exists() else "gunicorn wrote no error log"
+        time.sleep(0.1)
 
 
-def _request(url: str, *, data: bytes | None = None, headers: dict | None = None) -> int:
+def _request(url: str, *, data: bytes | None = None, headers: dict | None = None, timeout: float = 10) -> int:
     req = urllib.request.Request(url, data=data, headers=headers or {})
     try:
-        with urllib.request.urlopen(req, timeout=10) as response:
+        with urllib.request.urlopen(req, timeout=timeout) as response:
             return response.status
     except urllib.error.HTTPError as error:
         return error.code
@@ -84,7 +92,6 @@ def test_gunicorn_logs_carry_no_ingest_key_token_or_credentials(make, auth, clie
     key = client.post(f"{API}/me/ingest-key", headers=phone).get_json()["ingest_key"]
     token = phone["Authorization"].split()[1]
 
-    port = _free_port()
     access, errors = tmp_path / "access.log", tmp_path / "error.log"
     env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "s" * 48,
            "CORRECTION_ENV": "test", "CORRECTION_LOG_LEVEL": "INFO"}
@@ -92,21 +99,13 @@ def test_gunicorn_logs_carry_no_ingest_key_token_or_credentials(make, auth, clie
     log_format = ('%(h)s %(u)s "%(r)s" %(s)s q=%(q)s "%(f)s" "%({authorization}i)s" '
                   '"%({query_string}e)s" "%({raw_uri}e)s"')
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", "127.0.0.1:0",
          "--workers", "1", "--access-logfile", str(access), "--error-logfile", str(errors),
          "--log-level", "debug", "--access-logformat", log_format, "wsgi:app"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}{API}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if _request(f"{base}/health") == 200:
-                    break
-            except OSError:  # not listening yet: wait, unless it died or took too long
-                pass
-            assert server.poll() is None and time.monotonic() < deadline, errors.read_text()
-            time.sleep(0.2)
+        base = f"http://127.0.0.1:{_listening_port(server, errors)}{API}"
+        assert _request(f"{base}/health", timeout=60) == 200, errors.read_text()  # waits for the worker
         stamp = int(START.timestamp())
         assert _request(f"{base}/ingest/osmand?id={key}&lat=29.08&lon=119.65&timestamp={stamp}&accuracy=10",
                         data=b"", headers={"Referer": f"http://phone.example/?id={key}"}) in (200, 400)

@@ -8,7 +8,6 @@ docs/operations.md describes the same steps for a deployment.
 """
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from datetime import timedelta
@@ -19,40 +18,27 @@ import sqlalchemy as sa
 from correction.app import create_app
 from correction.database import db
 from correction.scheduler_state import beat
-from tests.conftest import FrozenClock, make_settings, upgrade
+from tests.conftest import FrozenClock, drop_database, make_settings, scratch_database_url, upgrade
 from tests.factories import INSIDE, Auth, Factory, fix, upload
 
 pytestmark = pytest.mark.postgresql_only
 
 API = "/api/v1"
-SOURCE, COPY = (f"correction_drill_{name}_{os.getpid()}" for name in ("source", "copy"))
 
 
-def _libpq(url: str, database: str) -> str:
+def _libpq(url: str) -> str:
     """The URL the PostgreSQL client programs take (no SQLAlchemy driver name)."""
-    return sa.engine.make_url(url).set(drivername="postgresql", database=database).render_as_string(
-        hide_password=False)
+    return sa.engine.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 @pytest.fixture
 def scratch_databases(pg_url):
-    admin = sa.create_engine(sa.engine.make_url(pg_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-
-    def drop_all():
-        with admin.connect() as conn:
-            for name in (SOURCE, COPY):
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-    drop_all()
-    with admin.connect() as conn:
-        for name in (SOURCE, COPY):
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    urls = (scratch_database_url(pg_url, "drill_source"), scratch_database_url(pg_url, "drill_copy"))
     try:
-        yield (sa.engine.make_url(pg_url).set(database=SOURCE).render_as_string(hide_password=False),
-               sa.engine.make_url(pg_url).set(database=COPY).render_as_string(hide_password=False))
+        yield urls
     finally:
-        drop_all()
-        admin.dispose()
+        for url in urls:
+            drop_database(url)
 
 
 def _started(url: str, clock: FrozenClock):
@@ -61,7 +47,7 @@ def _started(url: str, clock: FrozenClock):
     return app
 
 
-def test_a_dump_restored_into_a_fresh_database_serves_at_head_with_its_data(scratch_databases, pg_url, tmp_path):
+def test_a_dump_restored_into_a_fresh_database_serves_at_head_with_its_data(scratch_databases, tmp_path):
     assert shutil.which("pg_dump") and shutil.which("pg_restore"), "the PostgreSQL client programs are needed"
     source_url, copy_url = scratch_databases
     clock = FrozenClock()
@@ -79,9 +65,9 @@ def test_a_dump_restored_into_a_fresh_database_serves_at_head_with_its_data(scra
         db.engine.dispose()
 
     dump = tmp_path / "correction.dump"
-    subprocess.run(["pg_dump", "-Fc", "--no-owner", "-f", str(dump), _libpq(pg_url, SOURCE)],
+    subprocess.run(["pg_dump", "-Fc", "--no-owner", "-f", str(dump), _libpq(source_url)],
                    check=True, capture_output=True, timeout=120)
-    subprocess.run(["pg_restore", "--no-owner", "--exit-on-error", "-d", _libpq(pg_url, COPY), str(dump)],
+    subprocess.run(["pg_restore", "--no-owner", "--exit-on-error", "-d", _libpq(copy_url), str(dump)],
                    check=True, capture_output=True, timeout=120)
 
     restored = _started(copy_url, clock)

@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 
 import pytest
-import sqlalchemy as sa
 
 from correction.tools.simulation.run import SimConfig, simulate
+from tests.conftest import drop_database, scratch_database_url
 
 
 @pytest.fixture
@@ -19,18 +19,13 @@ def simulation_database(db_kind, pg_url, tmp_path):
     if db_kind == "sqlite":
         yield f"sqlite:///{tmp_path / 'simulation.db'}"
         return
-    admin = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT")
-    name = "correction_simulation_test"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        conn.execute(sa.text(f"CREATE DATABASE {name}"))
-    yield admin.url.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-    admin.dispose()
+    url = scratch_database_url(pg_url, "simulation")
+    yield url
+    drop_database(url)
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # CPU-bound for minutes: beside another xdist worker on a busy machine, past 300 s
 def test_two_simulated_days_nobody_slips_and_no_alert_is_groundless(simulation_database, tmp_path):
     card = simulate(SimConfig(days=2, supervisees=40, seed=1, database_url=simulation_database,
                               out_dir=str(tmp_path / "out"), fast_hashing=True))

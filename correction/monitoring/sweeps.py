@@ -24,6 +24,7 @@ from ..people.models import Device, Supervisee
 from ..scheduler_state import advance_watermark, watermark
 from ..time import TZDateTime, iso_z
 from ..alerts.models import Alert, MissedWindow
+from .alert_notices import tell_alerts_raised
 
 _UNRESOLVED = sa.text("status <> 'resolved'")
 _ALERT_COLUMNS = ["supervisee_id", "office_id", "type", "severity", "subject_key", "evidence", "status",
@@ -40,11 +41,15 @@ def _never_alerted(type_: str, supervisee_id, subject_key):
                               Alert.subject_key == subject_key)
 
 
-def _insert_alerts(session, select: sa.Select) -> int:
+def _insert_alerts(session, now: datetime, select: sa.Select) -> int:
+    """Raise the alerts ``select`` yields (raised at ``now``) and tell their supervisees."""
     insert = insert_for(session)
     stmt = insert(Alert).from_select(_ALERT_COLUMNS, select).on_conflict_do_nothing(
         index_elements=["supervisee_id", "type", "subject_key"], index_where=_UNRESOLVED)
-    return _rowcount(session, stmt)
+    raised = _rowcount(session, stmt)
+    if raised:
+        tell_alerts_raised(session, now)
+    return raised
 
 
 def _rowcount(session, stmt) -> int:
@@ -85,7 +90,7 @@ def sweep_missed_checkins(session, settings, now: datetime) -> int:
             continue
         new = misses.returning(MissedWindow.supervisee_id, MissedWindow.office_id, MissedWindow.kind,
                                MissedWindow.window_key).cte("misses")
-        recorded += _insert_alerts(session, sa.select(
+        recorded += _insert_alerts(session, now, sa.select(
             new.c.supervisee_id, new.c.office_id, sa.literal("missed_checkin"), severity, new.c.window_key,
             json_object(session, window_key=new.c.window_key, kind=new.c.kind,
                         closes_at=sa.literal(iso_z(closing.closes_at))),
@@ -93,7 +98,7 @@ def sweep_missed_checkins(session, settings, now: datetime) -> int:
         _tell_missed(session, settings, closing.closes_at, now)
     if not postgres:
         unalerted = MissedWindow.alerted.is_(False)
-        _insert_alerts(session, sa.select(
+        _insert_alerts(session, now, sa.select(
             MissedWindow.supervisee_id, MissedWindow.office_id, sa.literal("missed_checkin"), severity,
             MissedWindow.window_key,
             json_object(session, window_key=MissedWindow.window_key, kind=MissedWindow.kind,
@@ -126,7 +131,7 @@ def _tell_missed(session, settings, closes_at: datetime, now: datetime) -> None:
 def sweep_missed_spot_checks(session, settings, now: datetime) -> int:
     """Alert on spot checks whose time ran out unanswered, and mark them missed."""
     overdue = sa.and_(SpotCheck.status == "pending", SpotCheck.due_at <= now)
-    _insert_alerts(session, sa.select(
+    _insert_alerts(session, now, sa.select(
         SpotCheck.supervisee_id, SpotCheck.office_id, sa.literal("missed_spot_check"),
         sa.literal(settings.ALERT_SEVERITY["missed_spot_check"]),
         sa.literal("spot:") + sa.cast(SpotCheck.id, sa.String),
@@ -150,7 +155,7 @@ def sweep_signal_lost(session, settings, now: datetime) -> int:
 
     def phone(column):  # what the bound phone last sent that was refused: silent, or misconfigured?
         return sa.select(column).where(Device.supervisee_id == Supervisee.id, Device.active).scalar_subquery()
-    return _insert_alerts(session, sa.select(
+    return _insert_alerts(session, now, sa.select(
         Supervisee.id, Supervisee.office_id, sa.literal("signal_lost"),
         sa.literal(settings.ALERT_SEVERITY["signal_lost"]), subject,
         json_object(session, last_fix_at=iso_utc_text(session, last_fix_at),
@@ -165,7 +170,7 @@ def sweep_signal_lost(session, settings, now: datetime) -> int:
 def sweep_leave_overdue(session, settings, now: datetime) -> int:
     """Alert on approved leave whose end has passed without a return check-in (销假)."""
     subject = sa.literal("leave:") + sa.cast(LeaveRequest.id, sa.String)
-    return _insert_alerts(session, sa.select(
+    return _insert_alerts(session, now, sa.select(
         LeaveRequest.supervisee_id, LeaveRequest.office_id, sa.literal("leave_overdue"),
         sa.literal(settings.ALERT_SEVERITY["leave_overdue"]), subject,
         json_object(session, leave_request_id=LeaveRequest.id, end_at=iso_utc_text(session, LeaveRequest.end_at),

@@ -425,9 +425,9 @@ def test_each_refusal_has_its_code_is_recorded_and_nothing_else_is_written(
     assert (row.kind, row.outcome, row.refusal_code) == (kind, "refused", case)
     assert row.received_at == clock() and row.recorded_at == request["recorded_at"]
     expected = dict(before, checkins=before["checkins"] + 1)
-    if case == "mock_location":  # the officer's alert, and the mocked-location deduction with it
+    if case == "mock_location":  # the officer's alert, the mocked-location deduction, the notice asking why
         expected.update(alerts=before["alerts"] + 1, point_entries=before["point_entries"] + 1,
-                        point_balances=before["point_balances"] + 1)
+                        point_balances=before["point_balances"] + 1, notifications=before["notifications"] + 1)
     assert row_counts(app) == expected
 
     [event] = [i for i in timeline(client, officer, scene.person_id)["items"] if i["type"] == "checkin"]

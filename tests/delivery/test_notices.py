@@ -1,9 +1,12 @@
-"""Notices queued with their event, in its transaction: points posted (one by one and set-based), missed windows."""
+"""Notices queued with their event, in its transaction: points posted (one by one and set-based), missed windows,
+alerts that ask the supervisee for an explanation (raised one by one and by a sweep)."""
 from __future__ import annotations
+
+from datetime import timedelta
 
 import sqlalchemy as sa
 
-from correction.alerts.models import MissedWindow
+from correction.alerts.models import Alert, MissedWindow
 from correction.database import db
 from correction.mall.models import PointEntry
 from correction.monitoring.sweeps import sweep_missed_checkins
@@ -11,7 +14,7 @@ from correction.notifications.models import Notification
 from jobs import runner
 from jobs.schedule import JobSpec, schedule
 from tests.assertions import rows
-from tests.factories import API, local
+from tests.factories import API, INSIDE, OUTSIDE, SQUARE, fix, local, upload
 
 ADJUST = f"{API}/points/adjustments"
 
@@ -67,3 +70,37 @@ def test_a_missed_window_is_told_with_its_sweep_and_not_when_the_sweep_rolls_bac
     [remote] = [n for n in told if n.data["window_key"] == "remote:2026-11-25"]
     assert remote.title == "未按时签到 Missed check-in" and "20:00" in remote.body
     assert len({n.dedupe_key for n in told}) == len(told)
+
+
+def alerts_of(app, supervisee_id: int, type_: str) -> list[Alert]:
+    return rows(app, Alert, Alert.supervisee_id == supervisee_id, Alert.type == type_)
+
+
+def test_an_alert_raised_by_a_fix_asks_for_an_explanation_once_without_coordinates(app, client, make, clock):
+    scene = make.scene(officer_login=True, zone=SQUARE)
+    t = clock() - timedelta(hours=1)
+    outside = [fix(t + timedelta(minutes=5 * i), p) for i, p in enumerate([INSIDE, OUTSIDE, OUTSIDE, OUTSIDE])]
+    upload(client, scene.phone, outside)
+    upload(client, scene.phone, [fix(t + timedelta(minutes=25), OUTSIDE)])  # still out: the same alert
+    [alert] = alerts_of(app, scene.person_id, "zone_exit")
+    [notice] = notices(app, scene.person_id, "alert_raised")
+    assert notice.title == "离开活动范围 Left the permitted area" and "说明" in notice.body
+    assert notice.data == {"alert_id": alert.id, "type": "zone_exit"} and notice.dedupe_key == f"alert:{alert.id}"
+    assert "29.0" not in notice.body and "119." not in notice.body
+
+
+def test_a_missed_spot_check_is_told_with_its_sweep_and_a_missed_window_only_once(app, client, make, clock):
+    scene = make.scene("strict", officer_login=True)
+    asked = client.post(f"{API}/spot-checks", json={"supervisee_id": scene.person_id, "minutes": 10},
+                        headers=scene.headers)
+    assert asked.status_code == 201, asked.get_json()
+    clock.set(local(2026, 11, 25, 20, 1))  # the spot check ran out; the daily remote window closed unsatisfied
+    for job_id in ("missed_spot_checks", "missed_checkins", "missed_spot_checks", "missed_checkins"):
+        [spec] = [s for s in schedule(app.config["SETTINGS"]) if s.id == job_id]
+        assert runner.run_job(app, spec).ok
+    [alert] = alerts_of(app, scene.person_id, "missed_spot_check")
+    [notice] = notices(app, scene.person_id, "alert_raised")
+    assert (notice.title, notice.data) == ("未按时应答点验 Spot check not answered",
+                                           {"alert_id": alert.id, "type": "missed_spot_check"})
+    assert alerts_of(app, scene.person_id, "missed_checkin")  # told by its missed_window notice, not twice
+    assert notices(app, scene.person_id, "missed_window")

@@ -1,0 +1,57 @@
+"""Telling a supervisee of an alert that asks them for an explanation, in the alert's transaction.
+
+One notice per alert (its dedupe key is the alert's id), never with coordinates or ID numbers.
+A missed check-in is told by the sweep's own ``missed_window`` notice, so it is not told twice.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from ..alerts.models import Alert
+from ..alerts.workflow import ASKS_SUPERVISEE
+from ..database import insert_for, json_object
+from ..notifications.models import Notification
+from ..notifications.service import notify, wake_dispatcher
+from ..time import TZDateTime
+
+KIND = "alert_raised"
+_ASK = "请在APP中说明情况。 Please explain what happened in the app."
+TITLES = {
+    "missed_spot_check": "未按时应答点验 Spot check not answered",
+    "signal_lost": "定位信号中断 Location reports stopped",
+    "zone_exit": "离开活动范围 Left the permitted area",
+    "exclusion_entry": "进入禁止区域 Entered an exclusion zone",
+    "leave_overdue": "请假逾期未归 Not back from leave",
+    "mock_location": "疑似虚拟定位 Location looks simulated",
+    "impossible_movement": "位置异常跳变 Location jumped impossibly",
+    "doubtful_checkin": "签到存疑 A check-in needs explaining",
+}
+TOLD = tuple(type_ for type_ in ASKS_SUPERVISEE if type_ in TITLES)  # missed_checkin: the missed_window notice
+
+
+def _dedupe_key(alert_id) -> str:
+    return f"alert:{alert_id}"
+
+
+def tell_alert(session, alert: Alert) -> None:
+    """Queue the notice of one alert just raised (nothing for a type that asks nothing)."""
+    if alert.type in TOLD:
+        notify(session, supervisee_id=alert.supervisee_id, kind=KIND, title=TITLES[alert.type], body=_ASK,
+               now=alert.raised_at, data={"alert_id": alert.id, "type": alert.type},
+               dedupe_key=_dedupe_key(alert.id))
+
+
+def tell_alerts_raised(session, now: datetime) -> None:
+    """Queue the notices of the alerts a sweep raised at ``now``, in one statement."""
+    title = sa.case(TITLES, value=Alert.type)
+    stmt = insert_for(session)(Notification).from_select(
+        ["supervisee_id", "kind", "title", "body", "data", "dedupe_key", "created_at"],
+        sa.select(Alert.supervisee_id, sa.literal(KIND), title, sa.literal(_ASK),
+                  json_object(session, alert_id=Alert.id, type=Alert.type),
+                  sa.literal("alert:") + sa.cast(Alert.id, sa.String), sa.literal(now, TZDateTime()))
+        .where(Alert.raised_at == sa.literal(now, TZDateTime()), Alert.type.in_(TOLD))
+    ).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    if session.execute(stmt, execution_options={"preserve_rowcount": True}).rowcount:
+        wake_dispatcher(session)

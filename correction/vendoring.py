@@ -64,3 +64,11 @@ def verify(vendor_dir: Path, manifest_path: Path) -> list[str]:
     present = {str(p.relative_to(vendor_dir)) for p in vendor_dir.rglob("*") if p.is_file() and p != manifest_path}
     problems += [f"{name}: not in the manifest" for name in sorted(present - set(listed))]
     return problems
+
+
+def main(packages: dict, vendor_dir: Path, manifest_path: Path) -> int:
+    """``make vendor`` for one package's assets: refresh them, verify them, say so; the exit status."""
+    refresh(packages, vendor_dir)
+    problems = verify(vendor_dir, manifest_path)
+    print("\n".join(problems) or f"vendored assets refreshed: {manifest_path}")
+    return 1 if problems else 0

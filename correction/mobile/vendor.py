@@ -28,7 +28,4 @@ def verify() -> list[str]:
 
 
 if __name__ == "__main__":
-    refresh()
-    problems = verify()
-    print("\n".join(problems) or f"vendored assets refreshed: {MANIFEST}")
-    sys.exit(1 if problems else 0)
+    sys.exit(vendoring.main(PACKAGES, VENDOR_DIR, MANIFEST))

@@ -200,6 +200,7 @@ def test_the_daily_digest_counts_each_offices_open_alerts_unacknowledged_ones_an
     run(app, "officer_digests")
     run(app, "officer_digests")  # once a day
     run_dispatcher(app)
+    assert len(dingtalk.messages) == 1, dingtalk.messages
     [digest] = dingtalk.messages
     assert digest["title"] == f"每日汇总：{org.office.name}"
     assert digest["text"].splitlines()[2:] == [

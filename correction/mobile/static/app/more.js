@@ -1,5 +1,6 @@
-// More: leave requests, asked here (the place by name: the office sets the area) and their state; setting up Traccar Client, which reports the location in the
-// background (a web page cannot) with the phone's ingest key, read from a QR code Traccar Client scans.
+// More: leave requests, asked here (the place by name: the office sets the area) and their state;
+// setting up Traccar Client, which reports the location in the background (a web page cannot) with the
+// phone's ingest key, read from a QR code Traccar Client scans.
 import { api, ApiError } from './api.js';
 import * as i18n from './i18n.js';
 import { $, card, explain, say } from './ui.js';

@@ -14,12 +14,15 @@ from ..errors import ValidationFailed
 from ..leave import service
 from ..leave.models import LEAVE_STATUSES
 from ..leave.schemas import LeaveDecisionIn, LeaveStatus
+from ..locations import zones
 from ..people.access import current_principal
+from ..people.service import get_supervisee
 from ..schemas import Id
 from ..time import now
 from . import queries
 from .blueprint import bp
 from .forms import form_of, query_of
+from .map_pages import geometry_field, map_data
 from .web import see_other
 
 PAGE_SIZE = 50
@@ -59,15 +62,31 @@ def _decide(leave_id: int, approve: bool):
     note = request.form.get("note", "").strip()
     if not approve and not note:  # the supervisee is told why; the API leaves it to the caller
         raise ValidationFailed(details={"fields": [{"path": "note", "code": "missing", "message": "a reason"}]})
-    body = form_of(LeaveDecisionIn, {"note": note} if note else {})
+    fields = {"note": note} if note else {}
+    if approve and "geometry" in request.form:  # the area drawn on the approve page
+        fields["destination_geometry"] = geometry_field(request.form["geometry"])
+    body = form_of(LeaveDecisionIn, fields)
     service.decide(db.session, current_app.config["SETTINGS"], current_principal(), leave_id, approve=approve,
-                   note=body.note, now=now())
+                   note=body.note, now=now(), area=body.destination_geometry, audit=g.audit)
     return see_other(url_for("console.leave_requests"))
+
+
+@bp.page("GET", "/leave/<id:leave_id>/approve", audit="leave.read", audit_target=TARGET)
+def approve_leave_page(leave_id: int):
+    """Approve a request asked without a destination area: the officer draws the area on the map."""
+    leave = service.leave_in_scope(db.session, current_principal(), leave_id)
+    person = get_supervisee(db.session, current_principal(), leave.supervisee_id)
+    return render_template(
+        "leave_approve.html", leave=leave, supervisee=person,
+        may_decide=leave.status == "pending" and service.may_decide(current_principal(), leave),
+        map_data=map_data(tile_url=current_app.config["SETTINGS"].MAP_TILE_URL,
+                          zone_rows=zones.active_for(db.session, person.id),
+                          stations=queries.office_stations(db.session, person.office_id)))
 
 
 @bp.page("POST", "/leave/<id:leave_id>/approve", audit="leave.approve", audit_target=TARGET)
 def approve_leave(leave_id: int):
-    """Approve a pending request (its destination becomes a permitted area while it runs)."""
+    """Approve a pending request (its destination, or the area drawn for it, becomes a permitted area while it runs)."""
     return _decide(leave_id, approve=True)
 
 

@@ -48,7 +48,7 @@ def _when(value: datetime, fmt: str = "%H:%M:%S") -> str:
     return value.astimezone(local_zone()).strftime(fmt)
 
 
-def _map_data(*, tile_url: str, fixes=(), zone_rows=(), stations=(), events=()) -> dict[str, Any]:
+def map_data(*, tile_url: str, fixes=(), zone_rows=(), stations=(), events=()) -> dict[str, Any]:
     """Everything a map draws, as plain JSON: fixes, zones, stations and zone events."""
     return {
         "tiles": tile_url,
@@ -97,7 +97,7 @@ def supervisee_track(supervisee_id: int):
         "track.html", supervisee=person, day=day, fixes=fixes, truncated=truncated, events=events,
         mock_count=sum(1 for f in fixes if f.is_mock), zones=zone_rows, stations=stations,
         previous_day=day - timedelta(days=1), next_day=day + timedelta(days=1) if day < today else None,
-        map_data=_map_data(tile_url=settings.MAP_TILE_URL, fixes=fixes, zone_rows=zone_rows, stations=stations,
+        map_data=map_data(tile_url=settings.MAP_TILE_URL, fixes=fixes, zone_rows=zone_rows, stations=stations,
                            events=events))
 
 
@@ -110,7 +110,7 @@ def supervisee_zones(supervisee_id: int):
     zone_rows = zones.active_for(db.session, person.id)
     stations = queries.office_stations(db.session, person.office_id)
     return render_template("zones.html", supervisee=person, zones=zone_rows, stations=stations,
-                           map_data=_map_data(tile_url=settings.MAP_TILE_URL, zone_rows=zone_rows,
+                           map_data=map_data(tile_url=settings.MAP_TILE_URL, zone_rows=zone_rows,
                                               stations=stations))
 
 
@@ -120,7 +120,7 @@ def create_zone(supervisee_id: int):
     """Save the zone drawn on the map: the API's body, its validation and its service."""
     person = get_supervisee(db.session, current_principal(), supervisee_id)
     body = form_of(ZoneIn, {"kind": request.form.get("kind", ""), "name": request.form.get("name", ""),
-                            "geometry": _geometry_field(request.form.get("geometry", ""))})
+                            "geometry": geometry_field(request.form.get("geometry", ""))})
     zones.create_zone(db.session, current_principal(), person, kind=body.kind, name=body.name,
                       geometry=body.geometry, now=now())
     return see_other(url_for("console.supervisee_zones", supervisee_id=supervisee_id))
@@ -133,7 +133,7 @@ def retire_zone(zone_id: int):
     return see_other(url_for("console.supervisee_zones", supervisee_id=zone.supervisee_id))
 
 
-def _geometry_field(text: str) -> dict:
+def geometry_field(text: str) -> dict:
     """The drawn shape, which the page's script writes into the form as GeoJSON text."""
     try:
         value = json.loads(text) if len(text) <= 200_000 else None

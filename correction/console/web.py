@@ -192,6 +192,7 @@ def describe(error: DomainError) -> str:
         "leave_already_decided": _("This request has already been decided."),
         "leave_destination_purged": _("This request's destination was deleted with old location data; it cannot "
                                       "be approved."),
+        "destination_area_required": _("Draw the destination area on the map to approve this request."),
         "display_pairing_invalid": _("This pairing link is not valid, was used already, or was revoked."),
         "service_unavailable": _("The service is busy; try again shortly."),
         "conflict": _("Someone changed this at the same time; reload and try again."),
@@ -225,7 +226,8 @@ def _field_message(item: dict) -> str:
     labels = {"username": _("Username"), "password": _("Password"), "totp": _("Code"), "code": _("Code"),
               "current_password": _("Current password"), "new_password": _("New password"),
               "outcome": _("Outcome"), "note": _("Note"), "kind": _("Kind"), "name": _("Name"),
-              "geometry": _("Shape on the map"), "query.day": _("Day"), "label": _("Where the tablet hangs"),
+              "geometry": _("Shape on the map"), "destination_geometry": _("Destination area"),
+              "query.day": _("Day"), "label": _("Where the tablet hangs"),
               "description": _("Description"), "cost": _("Points"), "stock": _("Stock"),
               "monthly_limit": _("Monthly limit"), "active": _("Offered"), "office_id": _("Office"),
               "status_code": _("Status code"), "query.week": _("Week"), "query.since": _("From"),

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import current_app, g
 
 from ..api import Answer, ApiBlueprint, audit_filters
 from ..people.access import current_principal, office_scope
@@ -52,7 +52,7 @@ def list_leave(query: LeaveQuery):
               audit_target=TARGET, errors=(409,))
 def approve_leave(leave_id: int, body: LeaveDecisionIn):
     return service.decide(db.session, current_app.config["SETTINGS"], current_principal(), leave_id, approve=True,
-                          note=body.note, now=now())
+                          note=body.note, now=now(), area=body.destination_geometry, audit=g.audit)
 
 
 @bp.operation("POST", "/leave-requests/<id:leave_id>/reject", summary="Reject a leave request",

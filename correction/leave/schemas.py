@@ -12,7 +12,8 @@ LeaveStatus = Literal["pending", "approved", "rejected", "closed"]
 
 class LeaveIn(Input):
     destination_name: Text(200)
-    destination_geometry: dict[str, Any] = Field(description="GeoJSON Polygon/MultiPolygon or a Circle.")
+    destination_geometry: dict[str, Any] | None = Field(
+        default=None, description="GeoJSON Polygon/MultiPolygon or a Circle; left out, the approving officer sets it.")
     reason: Text(1000)
     start_at: UtcDateTime
     end_at: UtcDateTime
@@ -20,6 +21,9 @@ class LeaveIn(Input):
 
 class LeaveDecisionIn(Input):
     note: Text(1000) | None = None
+    destination_geometry: dict[str, Any] | None = Field(
+        default=None, description="On approval: the destination area (GeoJSON Polygon/MultiPolygon or a Circle) "
+                                  "when the request has none.")
 
 
 class LeaveOut(Output):

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -32,21 +32,19 @@ def request_leave(session, settings, person: Supervisee, data: dict[str, Any],
     if days > settings.LEAVE_BUREAU_MAX_DAYS:
         raise DomainError(f"Leave longer than {settings.LEAVE_BUREAU_MAX_DAYS} days is not allowed.",
                           status=422, code="leave_too_long", details={"days": days})
-    try:
-        validate(data["destination_geometry"])
-    except GeometryError as error:
-        raise _field("destination_geometry", "invalid_geometry", str(error)) from None
+    if data.get("destination_geometry") is not None:
+        _valid_area(data["destination_geometry"])
     # A retried request (the phone lost the answer) finds the first: same person, dates and place.
     session.execute(sa.select(Supervisee.id).where(Supervisee.id == person.id).with_for_update(key_share=True))
     first = session.execute(sa.select(LeaveRequest).where(
         LeaveRequest.supervisee_id == person.id, LeaveRequest.start_at == start, LeaveRequest.end_at == end,
         LeaveRequest.destination_name == data["destination_name"], LeaveRequest.reason == data["reason"],
         LeaveRequest.status.in_(("pending", "approved")))).scalars().first()
-    if first is not None and first.destination_geometry == data["destination_geometry"]:
+    if first is not None and first.destination_geometry == data.get("destination_geometry"):
         return first, False
     leave = LeaveRequest(supervisee_id=person.id, office_id=person.office_id,
                          destination_name=data["destination_name"],
-                         destination_geometry=data["destination_geometry"], reason=data["reason"],
+                         destination_geometry=data.get("destination_geometry"), reason=data["reason"],
                          start_at=start, end_at=end, days=days,
                          approver_role="officer" if days <= settings.LEAVE_OFFICE_MAX_DAYS else "supervisor",
                          status="pending", created_at=now)
@@ -79,19 +77,35 @@ def for_review(session, principal: Principal, *, status: str | None = None, supe
 
 
 def decide(session, settings, principal: Principal, leave_id: int, *, approve: bool, note: str | None,
-           now: datetime) -> LeaveRequest:
-    """Approve or reject a pending request; 8–30 days needs a bureau supervisor."""
+           now: datetime, area: dict[str, Any] | None = None, audit=None) -> LeaveRequest:
+    """Approve or reject a pending request; 8–30 days needs a bureau supervisor.
+
+    ``area`` is the destination area the approving officer sets for a request filed without one; it is
+    refused for a request that has one. ``audit`` (the request's audit entry) records that it was set.
+    """
     leave = leave_in_scope(session, principal, leave_id)
     if not may_decide(principal, leave):
         raise DomainError("Leave of this length is approved by a bureau supervisor.", status=403,
                           code="bureau_approval_required")
+    values = dict(status="approved" if approve else "rejected", decided_by=principal.id, decided_at=now,
+                  decision_note=note)
+    if approve and area is not None:
+        _valid_area(area)
+        if leave.destination_geometry is not None:
+            raise _field("destination_geometry", "already_set", "this request already has a destination area")
     if approve and leave.destination_geometry is None:
-        raise DomainError("This request's destination was deleted with old location data.", status=409,
-                          code="leave_destination_purged")
+        if _destination_purged(session, settings, leave, now):
+            raise DomainError("This request's destination was deleted with old location data.", status=409,
+                              code="leave_destination_purged")
+        if area is None:
+            raise DomainError("Set the destination area to approve this request.", status=422,
+                              code="destination_area_required")
+        values["destination_geometry"] = area
+        if audit is not None:
+            audit.details = {"destination_area_set_at_approval": True}
     claimed = session.execute(sa.update(LeaveRequest).where(LeaveRequest.id == leave.id,
                                                             LeaveRequest.status == "pending")
-                              .values(status="approved" if approve else "rejected", decided_by=principal.id,
-                                      decided_at=now, decision_note=note)).rowcount
+                              .values(**values)).rowcount
     if claimed != 1:
         raise DomainError("This request has already been decided.", status=409, code="leave_already_decided")
     session.refresh(leave)
@@ -120,6 +134,25 @@ def close_on_return(session, person_id: int, now: datetime) -> int:
         LeaveRequest.start_at <= now).values(status="closed", returned_at=now).returning(LeaveRequest.id)).scalars().all()
     end_leave_zones(session, list(closed), now)
     return len(closed)
+
+
+def _valid_area(area: Any) -> None:
+    try:
+        validate(area)
+    except GeometryError as error:
+        raise _field("destination_geometry", "invalid_geometry", str(error)) from None
+
+
+def _destination_purged(session, settings, leave: LeaveRequest, now: datetime) -> bool:
+    """Whether a request without an area lost it to retention, rather than being filed without one.
+
+    Retention (``forget_destinations``) only ever reaches a pending request whose end is past the
+    retention line, or one of a supervision that has ended; one filed without an area and still
+    within both is waiting for the approving officer to draw it.
+    """
+    if leave.end_at < now - timedelta(days=settings.LOCATION_RETENTION_DAYS):
+        return True
+    return session.get(Supervisee, leave.supervisee_id).status == "ended"
 
 
 def _field(path: str, code: str, message: str) -> ValidationFailed:

@@ -1,6 +1,7 @@
 """Leave approvals in the console: scope, order, the tier rule said in words, decisions through the service."""
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 
@@ -16,11 +17,11 @@ HANGZHOU = {"type": "Circle", "center": [120.1551, 30.2741], "radius_m": 20_000}
 
 
 def leave(make, clock, person, *, days: int, status: str = "pending", asked_hours_ago: int = 1,
-          destination: str = "杭州") -> int:
+          destination: str = "杭州", geometry: dict | None = HANGZHOU) -> int:
     """A leave request of ``person`` (a Supervisee) of ``days`` days, starting tomorrow; its id."""
     start = clock() + timedelta(days=1)
     row = LeaveRequest(supervisee_id=person.id, office_id=person.office_id, destination_name=destination,
-                       destination_geometry=HANGZHOU, reason="探亲", start_at=start,
+                       destination_geometry=geometry, reason="探亲", start_at=start,
                        end_at=start + timedelta(days=days), days=days,
                        approver_role="officer" if days <= 7 else "supervisor", status=status,
                        created_at=clock() - timedelta(hours=asked_hours_ago))
@@ -121,3 +122,37 @@ def test_decisions_go_through_the_service_with_its_refusals_and_audit(app, clien
         row = db.session.get(LeaveRequest, long_one)
         assert (row.status, row.decision_note, row.decided_by) == ("rejected", "时间过长，请缩短",
                                                                  org.supervisor.officer.id)
+
+
+def test_a_request_without_an_area_is_approved_from_its_page_with_the_area_drawn(app, client, clock, make):
+    org = make.org()
+    bare = leave(make, clock, org.person.supervisee, days=2, geometry=None)
+    sister = leave(make, clock, org.sister_person.supervisee, days=2, geometry=None)
+    logged_in(client, clock, org.officer)
+    card = html(client.get("/leave"))
+    assert f'href="/leave/{bare}/approve"' in card and "划定目的地范围后批准" in card
+    page = html(client.get(f"/leave/{bare}/approve"))
+    assert 'id="leave-map"' in page and 'data-draw="approve-form"' in page and 'name="geometry"' in page
+    assert client.get(f"/leave/{sister}/approve").status_code == 404
+    token = csrf_of(client, f"/leave/{bare}/approve")
+
+    not_drawn = client.post(f"/leave/{bare}/approve", data={"csrf_token": token, "geometry": ""})
+    assert not_drawn.status_code == 422
+    no_field = client.post(f"/leave/{bare}/approve", data={"csrf_token": token})
+    assert no_field.status_code == 422 and "请在地图上划定目的地范围后再批准此申请" in html(no_field)
+    bad = client.post(f"/leave/{bare}/approve", data={"csrf_token": token, "geometry": '{"type": "Point"}'})
+    assert bad.status_code == 422
+    assert leave_row_state(app, bare) == ("pending", None, 0)
+
+    done = client.post(f"/leave/{bare}/approve", data={"csrf_token": token, "geometry": json.dumps(HANGZHOU)})
+    assert done.status_code == 303 and done.headers["Location"] == "/leave"
+    assert leave_row_state(app, bare) == ("approved", HANGZHOU, 1)  # no home area here: no route
+    assert leave_audit(app)[-1] == ("leave.approve", "ok", bare)
+
+
+def leave_row_state(app, leave_id):
+    with app.app_context():
+        row = db.session.get(LeaveRequest, leave_id)
+        zones = db.session.execute(sa.select(sa.func.count()).select_from(Zone)
+                                   .where(Zone.leave_request_id == leave_id)).scalar_one()
+        return row.status, row.destination_geometry, zones

@@ -1,12 +1,15 @@
 """The maps in a real browser: a day's track drawn, zones drawn with the mouse, stored and retired."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 import sqlalchemy as sa
 from geopy.distance import geodesic
 from playwright.sync_api import expect
 
 from correction.database import db
+from correction.leave.models import LeaveRequest
 from correction.locations.models import Zone, ZoneEvent
 from tests.console.test_browser import log_in
 from tests.console.test_map_pages import EXCLUSION, a_fix
@@ -101,4 +104,29 @@ def test_an_officer_draws_a_polygon_and_a_circle_then_retires_one(app, page, clo
     expect(page.locator(f"#zone-{circle.id}")).to_be_visible()
     with app.app_context():
         assert db.session.get(Zone, polygon.id).active is False and db.session.get(Zone, circle.id).active is True
+    assert page.csp_violations == [] and page.script_errors == []
+
+
+def test_an_officer_approves_a_leave_asked_without_an_area_by_drawing_a_circle(app, page, clock, make):
+    scene = make.scene(station=True, phone=False)
+    start = clock() + timedelta(days=1)
+    request = LeaveRequest(supervisee_id=scene.person_id, office_id=scene.office.id, destination_name="杭州市西湖区 某某医院",
+                           reason="就医", start_at=start, end_at=start + timedelta(days=2), days=2,
+                           approver_role="officer", status="pending", created_at=clock())
+    make.add(request)
+    log_in(page, clock, scene.officer)
+    page.goto("/leave")
+    page.click(f"#draw-area-{request.id}")
+    expect(page.locator("#leave-map")).to_have_attribute("data-drawn", "0")
+    page.click("#draw-circle")
+    _click_map(page, "#leave-map", [(250, 250), (330, 250)])
+    radius = float(page.input_value("#approve-form input[name=radius_m]"))
+    page.click("#approve-with-area")
+    expect(page.locator(f"#leave-{request.id} .state")).to_have_attribute("data-state", "approved")
+    with app.app_context():
+        row = db.session.get(LeaveRequest, request.id)
+        assert (row.status, row.destination_geometry["type"], row.destination_geometry["radius_m"]) == (
+            "approved", "Circle", radius)
+        zone = db.session.execute(sa.select(Zone).where(Zone.leave_request_id == request.id)).scalars().first()
+        assert zone.geometry == row.destination_geometry
     assert page.csp_violations == [] and page.script_errors == []

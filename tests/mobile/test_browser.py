@@ -10,8 +10,9 @@ from playwright.sync_api import expect
 from correction.checkins.models import Checkin, SpotCheck
 from correction.checkins.qr import render_qr
 from correction.database import db
+from correction.leave.models import LeaveRequest
 from correction.mall.models import Order
-from tests.factories import point_at, station_code
+from tests.factories import local, point_at, station_code
 
 
 def log_in(phone, login) -> None:
@@ -235,3 +236,29 @@ def test_a_phone_reset_by_the_officer_is_sent_back_to_the_login(phone, make, cli
     assert phone.evaluate("""new Promise(done => indexedDB.open('correction-app').onsuccess = e =>
         e.target.result.transaction('kv').objectStore('kv').get('token').onsuccess = r => done(r.target.result))""") \
         is None
+
+
+def test_a_supervisee_asks_for_leave_in_the_app_and_sees_it_pending(app, phone, make, clock):
+    scene = make.scene(phone=False)
+    log_in(phone, scene.person)
+    phone.get_by_role("link", name="更多").click()
+    expect(phone.locator("#leave-empty")).to_be_visible()
+    form = phone.locator("#leave-form")
+    form.locator("input[name=destination_name]").fill("杭州市西湖区 某某医院")
+    form.locator("input[name=start_at]").fill("2026-11-28T09:00")  # the phone's wall clock, Asia/Shanghai
+    form.locator("input[name=end_at]").fill("2026-11-27T18:00")
+    form.locator("textarea[name=reason]").fill("就医")
+    form.get_by_role("button", name="提交申请").click()
+    expect(phone.locator("#message")).to_have_text("返回时间必须晚于出发时间。")  # refused in plain words
+    form.locator("input[name=end_at]").fill("2026-11-30T18:00")
+    form.get_by_role("button", name="提交申请").click()
+    expect(phone.locator("#message")).to_have_text("请假申请已提交，请等待司法所审批。")
+    expect(phone.locator("#leave li")).to_have_count(1)
+    expect(phone.locator("#leave li")).to_contain_text("杭州市西湖区 某某医院")
+    expect(phone.locator("#leave li")).to_contain_text("待审批")
+    with app.app_context():
+        [row] = db.session.execute(sa.select(LeaveRequest).where(LeaveRequest.supervisee_id == scene.person_id)
+                                   ).scalars().all()
+    assert (row.status, row.destination_geometry, row.reason, row.days) == ("pending", None, "就医", 3)
+    assert (row.start_at, row.end_at) == (local(2026, 11, 28, 9, 0), local(2026, 11, 30, 18, 0))
+    assert phone.csp_violations == [] and phone.script_errors == []

@@ -1,5 +1,6 @@
-// More: leave requests and their state; setting up Traccar Client, which reports the location in the
-// background (a web page cannot) with the phone's ingest key, read from a QR code Traccar Client scans.
+// More: leave requests, asked here (the place by name: the office sets the area) and their state;
+// setting up Traccar Client, which reports the location in the background (a web page cannot) with the
+// phone's ingest key, read from a QR code Traccar Client scans.
 import { api, ApiError } from './api.js';
 import * as i18n from './i18n.js';
 import { $, card, explain, say } from './ui.js';
@@ -38,6 +39,31 @@ $('#traccar-issue').addEventListener('click', async () => {
     showKeyStatus({ active: true, expires_at: issued.expires_at, last_used_at: null });
   } catch (error) {
     say(explain(error), 'error');
+  }
+});
+
+// A datetime-local value ("2026-11-26T09:00", the phone's wall clock) as an aware UTC instant.
+function utcInstant(local) {
+  return new Date(local).toISOString();
+}
+
+$('#leave-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const form = event.target;
+  const button = form.querySelector('button[type=submit]');
+  button.disabled = true;
+  try {
+    await api('POST', '/me/leave-requests', { body: {
+      destination_name: form.destination_name.value.trim(), reason: form.reason.value.trim(),
+      start_at: utcInstant(form.start_at.value), end_at: utcInstant(form.end_at.value),
+    } });
+    form.reset();
+    say(t('leave.sent'));
+    await showMore();
+  } catch (error) {
+    say(explain(error), 'error');
+  } finally {
+    button.disabled = false;
   }
 });
 

@@ -60,13 +60,18 @@ def devices_file(url: str, directory: Path) -> Path:
     path = directory / "devices.lua"
     path.write_text(f"IDS = {table(ids)}\nKEYS = {table(keys)}\nBASIC = {table(basic)}\n"
                     f"TOKENS = {table(t for _, t in tokens)}\n")
+    create_bare_table(url)
+    return path
+
+
+def create_bare_table(url: str) -> None:
+    """The bare app's copy of ``location_fixes`` in the benchmark's database."""
     engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
     with engine.begin() as conn:
         for statement in BARE_TABLE.split(";"):
             if statement.strip():
                 conn.execute(sa.text(statement))
     engine.dispose()
-    return path
 
 
 def run_wrk(base_url: str, script: str, env: dict[str, str], args) -> dict:

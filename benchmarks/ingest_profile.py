@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks._harness import SECRET_KEY, scratch_database  # noqa: E402
 from benchmarks.ingest import build  # noqa: E402
-from benchmarks.ingest_http import BARE_TABLE, PEOPLE  # noqa: E402
+from benchmarks.ingest_http import PEOPLE, create_bare_table  # noqa: E402
 
 WARM = 250  # more than two fixes a device: the first two confirm where each person is
 
@@ -44,12 +44,7 @@ def main() -> None:
 
     url = scratch_database("correction_bench_ingest_profile")
     tokens, keys = build(url, PEOPLE)
-    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    with engine.begin() as conn:
-        for statement in BARE_TABLE.split(";"):
-            if statement.strip():
-                conn.execute(sa.text(statement))
-    engine.dispose()
+    create_bare_table(url)
 
     os.environ.update(DATABASE_URL=url, SECRET_KEY=SECRET_KEY, CORRECTION_RATELIMIT_ENABLED="false",
                       CORRECTION_LOG_LEVEL="WARNING")

@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 import requests
 
 from ..time import UTC, parse_utc_instant
-from .channels import Message, Outcome
+from .channels import Message, Outcome, post
 
 VERSION = "2017-05-25"
 RETRY_CODES = ("Throttling", "isv.BUSINESS_LIMIT_CONTROL", "ServiceUnavailable", "InternalError")
@@ -92,16 +92,10 @@ class AliyunSmsChannel:
             return Outcome.failed(f"no SMS template for {message.kind}")
         if not message.phone:
             return Outcome.failed("no phone number")
-        try:
-            response = self.http.post(self.url, data=self.params(message, now), timeout=self.timeout)
-        except requests.exceptions.ReadTimeout:
-            return Outcome.failed("aliyun sms: no answer in time, outcome unknown")
-        except requests.exceptions.RequestException as exc:
-            return Outcome.retry(f"aliyun sms unreachable: {type(exc).__name__}")
-        try:
-            body = response.json()
-        except ValueError:
-            body = {}
+        answer = post(self.http, "aliyun sms", self.url, self.timeout, data=self.params(message, now))
+        if isinstance(answer, Outcome):
+            return answer
+        response, body = answer
         code = body.get("Code") if isinstance(body, dict) else None
         if response.status_code == 200 and code == "OK":
             return Outcome.delivered(body.get("BizId") or body.get("RequestId") or "")

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
+import requests
+
 from .models import PUSH, ROBOT, SMS
 
 log = logging.getLogger(__name__)
@@ -101,3 +103,21 @@ def channel_for(settings, channel: str) -> Channel | None:
 
 
 __all__ = ["Channel", "LogChannel", "Message", "Outcome", "RobotTarget", "channel_for", "PUSH", "ROBOT", "SMS"]
+
+
+def post(http: requests.Session, label: str, url: str, timeout, **request) -> tuple[requests.Response, Any] | Outcome:
+    """POST to a provider: its answer and JSON body ({} when it is not JSON), or the outcome when none came.
+
+    A read timeout is "outcome unknown" and never resent (the provider may have sent it); a request
+    that never reached the provider (refused, reset, DNS) is retried.
+    """
+    try:
+        response = http.post(url, timeout=timeout, **request)
+    except requests.exceptions.ReadTimeout:
+        return Outcome.failed(f"{label}: no answer in time, outcome unknown")
+    except requests.exceptions.RequestException as exc:
+        return Outcome.retry(f"{label} unreachable: {type(exc).__name__}")
+    try:
+        return response, response.json()
+    except ValueError:
+        return response, {}

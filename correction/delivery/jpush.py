@@ -23,7 +23,7 @@ from datetime import datetime
 
 import requests
 
-from .channels import Message, Outcome
+from .channels import Message, Outcome, post
 
 RETRY_CODES = {1000, 2002, 2003}
 NO_TARGET = 1011  # the registration id is unknown or gone: the phone's stored push id is cleared
@@ -64,17 +64,10 @@ class JPushChannel:
     def send(self, message: Message, now: datetime) -> Outcome:
         if not message.push_token:
             return Outcome.failed("no push id: the phone has not registered one")
-        try:
-            response = self.http.post(self.url, json=self.payload(message, now), auth=self.auth,
-                                      timeout=self.timeout)
-        except requests.exceptions.ReadTimeout:
-            return Outcome.failed("jpush: no answer in time, outcome unknown")
-        except requests.exceptions.RequestException as exc:  # refused, reset, DNS: never reached JPush
-            return Outcome.retry(f"jpush unreachable: {type(exc).__name__}")
-        try:
-            body = response.json()
-        except ValueError:
-            body = {}
+        answer = post(self.http, "jpush", self.url, self.timeout, json=self.payload(message, now), auth=self.auth)
+        if isinstance(answer, Outcome):
+            return answer
+        response, body = answer
         if response.status_code == 200 and body.get("msg_id"):
             return Outcome.delivered(body["msg_id"])
         error = body.get("error") if isinstance(body, dict) else None

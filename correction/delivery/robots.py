@@ -28,7 +28,7 @@ from urllib.parse import quote_plus
 
 import requests
 
-from .channels import Message, Outcome
+from .channels import Message, Outcome, post
 
 RATE_LIMITED = {"dingtalk": 130101, "wecom": 45009}
 BUSY = -1
@@ -70,16 +70,10 @@ class RobotChannel:
             return Outcome.failed("no robot set for the office or its bureau")
         provider = message.robot.provider
         url, body = self.request(message)
-        try:
-            response = self.http.post(url, json=body, timeout=self.timeout)
-        except requests.exceptions.ReadTimeout:
-            return Outcome.failed(f"{provider}: no answer in time, outcome unknown")
-        except requests.exceptions.RequestException as exc:
-            return Outcome.retry(f"{provider} unreachable: {type(exc).__name__}")
-        try:
-            answer = response.json()
-        except ValueError:
-            answer = {}
+        sent = post(self.http, provider, url, self.timeout, json=body)
+        if isinstance(sent, Outcome):
+            return sent
+        response, answer = sent
         code = answer.get("errcode") if isinstance(answer, dict) else None
         if response.status_code == 200 and code == 0:
             return Outcome.delivered(f"{provider}-{message.delivery_id}")  # robots answer no message id

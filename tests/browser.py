@@ -9,11 +9,11 @@ browser is launched once per session; a failing test leaves a screenshot of its 
 from __future__ import annotations
 
 import os
-import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import WSGIRequestHandler, make_server
+
+from tests.loopback import serve
 
 CHROMIUM = os.environ.get("CONSOLE_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -49,18 +49,11 @@ def browser(playwright):
     browser.close()
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, *args, **kwargs) -> None:  # the test's own output says what happened
-        pass
-
-
 @pytest.fixture
 def live_server(app):
     """The app served on a free local port from a thread; its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
+    server, thread, url = serve(app, "live-server")
+    yield url
     server.shutdown()
     thread.join(timeout=10)
     server.server_close()

@@ -17,8 +17,9 @@ import threading
 import time
 from urllib.parse import quote
 
-from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
+
+from tests.loopback import serve
 
 APP_KEY, MASTER_SECRET = "0a1b2c3d4e5f60718293a4b5", "f0e1d2c3b4a5968778695a4b"
 ACCESS_KEY_ID, ACCESS_KEY_SECRET = "LTAI5tFakeKeyId", "FakeAccessKeySecret0123456789"
@@ -29,11 +30,6 @@ TEMPLATES = {"SMS_SPOT_CHECK": {"time"}, "SMS_CHECKIN_REMINDER": {"time"}}  # ap
 def _json(status: int, body: dict, headers: dict | None = None) -> Response:
     return Response(json.dumps(body, ensure_ascii=False), status=status, headers=headers or {},
                     mimetype="application/json")
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, *args, **kwargs):  # a line per request would measure the terminal
-        pass
 
 
 class FakeServer:
@@ -48,11 +44,7 @@ class FakeServer:
         self.delay = 0.0  # seconds each answer takes (a provider far away)
         self.requests = 0
         self.generation = 0  # one per test (reset): what a request of an earlier test does must not count later
-        self.server = make_server("127.0.0.1", 0, self.wsgi, threaded=True,
-                                  request_handler=_QuietHandler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.server, self.thread, self.url = serve(self.wsgi, type(self).__name__)
 
     def close(self):
         self.server.shutdown()

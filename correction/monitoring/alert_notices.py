@@ -7,14 +7,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import sqlalchemy as sa
-
 from ..alerts.models import Alert
 from ..alerts.workflow import ASKS_SUPERVISEE
-from ..database import insert_for, json_object
+from ..database import insert_for
 from ..notifications.models import Notification
 from ..notifications.service import notify, wake_dispatcher
-from ..time import TZDateTime
 
 KIND = "alert_raised"
 _ASK = "请在APP中说明情况。 Please explain what happened in the app."
@@ -43,15 +40,12 @@ def tell_alert(session, alert: Alert) -> None:
                dedupe_key=_dedupe_key(alert.id))
 
 
-def tell_alerts_raised(session, now: datetime) -> None:
-    """Queue the notices of the alerts a sweep raised at ``now``, in one statement."""
-    title = sa.case(TITLES, value=Alert.type)
-    stmt = insert_for(session)(Notification).from_select(
-        ["supervisee_id", "kind", "title", "body", "data", "dedupe_key", "created_at"],
-        sa.select(Alert.supervisee_id, sa.literal(KIND), title, sa.literal(_ASK),
-                  json_object(session, alert_id=Alert.id, type=Alert.type),
-                  sa.literal("alert:") + sa.cast(Alert.id, sa.String), sa.literal(now, TZDateTime()))
-        .where(Alert.raised_at == sa.literal(now, TZDateTime()), Alert.type.in_(TOLD))
-    ).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    if session.execute(stmt, execution_options={"preserve_rowcount": True}).rowcount:
+def tell_alerts_raised(session, raised, now: datetime) -> None:
+    """Queue the notices of the alerts a sweep just raised (its RETURNING rows: id, supervisee, type)."""
+    rows = [dict(supervisee_id=supervisee_id, kind=KIND, title=TITLES[type_], body=_ASK,
+                 data={"alert_id": alert_id, "type": type_}, dedupe_key=_dedupe_key(alert_id), created_at=now)
+            for alert_id, supervisee_id, type_ in raised if type_ in TOLD]
+    if rows:
+        session.execute(insert_for(session)(Notification).values(rows).on_conflict_do_nothing(
+            index_elements=["dedupe_key"]))
         wake_dispatcher(session)

@@ -46,10 +46,9 @@ def _insert_alerts(session, now: datetime, select: sa.Select) -> int:
     insert = insert_for(session)
     stmt = insert(Alert).from_select(_ALERT_COLUMNS, select).on_conflict_do_nothing(
         index_elements=["supervisee_id", "type", "subject_key"], index_where=_UNRESOLVED)
-    raised = _rowcount(session, stmt)
-    if raised:
-        tell_alerts_raised(session, now)
-    return raised
+    raised = session.execute(stmt.returning(Alert.id, Alert.supervisee_id, Alert.type)).all()
+    tell_alerts_raised(session, raised, now)
+    return len(raised)
 
 
 def _rowcount(session, stmt) -> int:

@@ -44,9 +44,41 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def cpu_seconds(pids) -> float:
+    """User plus system CPU the processes ``pids`` have used so far (those gone count nothing)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def children(pid: int) -> list[int]:
+    """The processes ``pid`` started (a gunicorn master's workers)."""
+    with open(f"/proc/{pid}/task/{pid}/children") as listing:
+        return [int(child) for child in listing.read().split()]
+
+
+def postgres_processes() -> list[int]:
+    """Every PostgreSQL server process on this machine: backends, WAL writer, checkpointer..."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres":
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
 @contextmanager
 def gunicorn(env: dict[str, str], workers: int = 2, app: str = "wsgi:app"):
-    """Run ``app`` under gunicorn with ``env``; yield its base URL."""
+    """Run ``app`` under gunicorn with ``env``; yield its base URL (``.pid``: the master's process id)."""
     port = free_port()
     proc = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "--workers", str(workers), "--bind",
@@ -63,10 +95,19 @@ def gunicorn(env: dict[str, str], workers: int = 2, app: str = "wsgi:app"):
                 time.sleep(0.2)
         else:
             raise RuntimeError("gunicorn did not start")
-        yield f"http://127.0.0.1:{port}"
+        yield _Served(f"http://127.0.0.1:{port}", proc.pid)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+class _Served(str):
+    """A served app's base URL that also knows its gunicorn master's process id."""
+
+    def __new__(cls, url: str, pid: int):
+        served = super().__new__(cls, url)
+        served.pid = pid
+        return served
 
 
 def drive(requests_to_send: list, send, threads: int) -> dict:

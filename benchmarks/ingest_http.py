@@ -7,6 +7,12 @@ The project side has 100 supervisees, each with the demo seed's permitted area a
 zone, and fixes inside them (the usual case: nothing to raise). Rounds are interleaved (each round
 runs every line once), and the table gives medians, ratios, p99 (wrk's --latency) and non-2xx counts.
 Rate limits are off on both sides (every request comes from loopback; see benchmarks/_harness.py).
+
+Rates swing with whatever else the machine runs, so each compared line is also given as the median
+of its per-round ratios, and every line with the CPU it cost per request, by process: the app's
+gunicorn workers, PostgreSQL (every server process, background writers included) and wrk. On two
+cores all three share the CPU, so the sum is what a request costs the machine: the steadiest figure
+to compare two versions of the code by.
 Usage: .venv/bin/python benchmarks/ingest_http.py [--rounds 3] [--seconds 15] [--connections 16] [--timeout 10]
 """
 from __future__ import annotations
@@ -15,6 +21,7 @@ import argparse
 import base64
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -27,7 +34,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks._harness import gunicorn, scratch_database  # noqa: E402
+from benchmarks._harness import children, cpu_seconds, gunicorn, postgres_processes, scratch_database  # noqa: E402
 from benchmarks.ingest import build  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -128,15 +135,33 @@ def main() -> None:
                 for round_no in range(rounds):
                     for i, (label, side, script, path, _, _) in enumerate(LINES):
                         extra = env(side == "bare") | ({"WRK_PATH": path} if path else {})
-                        result = run_wrk(bare_url if side == "bare" else app_url, script, extra, options)
+                        served = bare_url if side == "bare" else app_url
+                        result = measured(children(served.pid), served, script, extra, options)
                         if options is args:
                             results[i].append(result)
                             print(f"  round {round_no + 1} {label}: {result['rate']:.0f} req/s, p99 "
-                                  f"{result['p99']:.0f} ms, non-2xx {result['non_2xx']}", file=sys.stderr)
+                                  f"{result['p99']:.0f} ms, non-2xx {result['non_2xx']}, CPU ms a request "
+                                  f"{result['cpu_app']:.2f} + {result['cpu_pg']:.2f} + {result['cpu_wrk']:.2f}",
+                                  file=sys.stderr)
         print_table(results, args)
         print(stored_counts(url))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def measured(workers: list[int], *wrk_args) -> dict:
+    """``run_wrk(*wrk_args)`` with the CPU milliseconds a request of the workers, PostgreSQL and wrk."""
+    server = postgres_processes()
+    before = cpu_seconds(workers), cpu_seconds(server), _children_cpu()
+    result = run_wrk(*wrk_args)
+    after = cpu_seconds(workers), cpu_seconds(server), _children_cpu()
+    per_request = [1000 * (a - b) / max(result["requests"], 1) for a, b in zip(after, before)]
+    return result | dict(zip(("cpu_app", "cpu_pg", "cpu_wrk"), per_request))
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def stored_counts(url: str) -> str:
@@ -150,26 +175,29 @@ def stored_counts(url: str) -> str:
 
 
 def print_table(results: list[list[dict]], args) -> None:
-    medians = [{"rate": statistics.median(r["rate"] for r in runs), "p99": statistics.median(r["p99"] for r in runs),
-                "non_2xx": sum(r["non_2xx"] for r in runs), "socket_errors": sum(r["socket_errors"] for r in runs)}
-               for runs in results]
+    def median(runs, key):
+        return statistics.median(r[key] for r in runs)
+
     print(f"\nwrk -t{args.threads} -c{args.connections}, {args.rounds} interleaved rounds of {args.seconds} s, medians; "
           f"gunicorn {args.workers} workers on PostgreSQL for both; {PEOPLE} devices, zones on; "
           f"load average at the end: {os.getloadavg()[0]:.1f}")
-    print("| endpoint | req/s | fixes/s | p99 | non-2xx | timeouts, socket errors | against |")
-    print("|---|---|---|---|---|---|---|")
-    for i, ((label, _, _, _, per_request, against), m) in enumerate(zip(LINES, medians)):
-        if against is None:
-            versus = "—"
-        else:
-            base = medians[against]
-            ratio = m["rate"] / base["rate"]
-            versus = f"**{ratio:.2f}** of the rate, p99 {m['p99'] / base['p99']:.1f}×"
+    print("| endpoint | req/s | fixes/s | p99 | non-2xx | timeouts, socket errors | CPU ms a request: "
+          "workers + PostgreSQL + wrk | against |")
+    print("|---|---|---|---|---|---|---|---|")
+    for i, ((label, _, _, _, per_request, against), runs) in enumerate(zip(LINES, results)):
+        rate, cpu = median(runs, "rate"), [median(runs, key) for key in ("cpu_app", "cpu_pg", "cpu_wrk")]
+        versus = "—"
+        if against is not None:
+            base = results[against]
+            ratio = statistics.median(r["rate"] / b["rate"] for r, b in zip(runs, base))
+            cpu_ratio = sum(cpu) / sum(median(base, key) for key in ("cpu_app", "cpu_pg", "cpu_wrk"))
+            versus = (f"**{ratio:.2f}** of the rate (round by round), p99 {median(runs, 'p99') / median(base, 'p99'):.1f}×,"
+                      f" CPU {cpu_ratio:.2f}×")
             if i in TARGETS:
                 versus += f" (target ≥ {TARGETS[i]}: {'met' if ratio >= TARGETS[i] else 'NOT met'})"
-        print(f"| {label} | {m['rate']:.0f} | {m['rate'] * per_request:,.0f} | {m['p99']:.0f} ms | "
-              f"{m['non_2xx']} | {m['socket_errors']} | {versus} |")
-
+        print(f"| {label} | {rate:.0f} | {rate * per_request:,.0f} | {median(runs, 'p99'):.0f} ms | "
+              f"{sum(r['non_2xx'] for r in runs)} | {sum(r['socket_errors'] for r in runs)} | "
+              f"{cpu[0]:.2f} + {cpu[1]:.2f} + {cpu[2]:.2f} = {sum(cpu):.2f} | {versus} |")
 
 if __name__ == "__main__":
     main()

@@ -1,6 +1,7 @@
 """The database handle, the declarative base and the per-dialect connection set-up."""
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any, Callable
 
@@ -105,3 +106,45 @@ def iso_utc_text(session, column) -> Any:
     if session.get_bind().dialect.name == "postgresql":
         return sa.func.to_char(sa.func.timezone("UTC", column), 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
     return sa.func.strftime("%Y-%m-%dT%H:%M:%SZ", column)
+
+
+class DriverStatement:
+    """A hot path's statement run on the session's own connection through the driver (PostgreSQL).
+
+    SQLAlchemy's execution (compiled-cache lookup, execution context, result wrapping) costs
+    about as much CPU as the driver's round trip for a one-row statement; a request that is
+    nothing but that statement (a location app's fix) runs it through psycopg directly: in the
+    request's transaction, prepared on the server after its first uses, one row back as a named
+    tuple. Driver errors reach the caller as SQLAlchemy's (``DBAPIError.instance``), so the unit of
+    work answers a lost connection or a conflict as for every statement; a broken connection is
+    invalidated, not handed back to the pool. The engine's ``before_cursor_execute`` listeners see the
+    statement as they see every other (tests and profiles count statements so). Parameters are
+    written ``:name`` as in ``sa.text``.
+    """
+
+    def __init__(self, sql: str):
+        self.sql = sql
+        self._driver_sql = _NAMED.sub(r"%(\1)s", sql.replace("%", "%%"))
+
+    def one_or_none(self, session, params: dict[str, Any]) -> Any:
+        import psycopg
+        from psycopg.rows import namedtuple_row
+
+        connection = session.connection()
+        driver = connection.connection.driver_connection
+        try:
+            with driver.cursor(row_factory=namedtuple_row) as cursor:
+                if connection._has_events or connection.engine._has_events:
+                    for listener in connection.dispatch.before_cursor_execute:
+                        listener(connection, cursor, self.sql, params, None, False)
+                cursor.execute(self._driver_sql, params, prepare=True)
+                return cursor.fetchone()
+        except psycopg.Error as error:
+            broken = driver.broken or driver.closed
+            if broken:
+                connection.invalidate(error)
+            raise sa.exc.DBAPIError.instance(self.sql, params, error, psycopg.Error, hide_parameters=True,
+                                             connection_invalidated=bool(broken)) from error
+
+
+_NAMED = re.compile(r"(?<![:\w]):(\w+)")

@@ -10,8 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
-
+from ..database import DriverStatement
 from ..people.models import Supervisee
 from . import service, settle
 from .service import IngestResult
@@ -27,8 +26,8 @@ def ingest(session, settings, person: Supervisee, raw_fixes: list[Any], *, sourc
     result, good = service.sort_out(settings, raw_fixes, now)
     if good:
         params = {name: [getattr(fix, name) for fix in good] for name in _COLUMNS}
-        row = session.execute(_BATCH, {**params, "supervisee_id": person.id, "received_at": now,
-                                       "source": source}).one()
+        row = _BATCH.one_or_none(session, {**params, "supervisee_id": person.id, "received_at": now,
+                                           "source": source})
         fixes = settle.stored(row, good, source)
         result.stored, result.skipped = len(fixes), len(good) - len(fixes)
         if fixes:
@@ -39,7 +38,7 @@ def ingest(session, settings, person: Supervisee, raw_fixes: list[Any], *, sourc
 
 # The lock and the fixes in one go: storing a fix takes a key share on the person's row through its
 # foreign key, which the lock's FOR NO KEY UPDATE does not conflict with. The reads are settle's.
-_BATCH = sa.text("""
+_BATCH = DriverStatement("""
 WITH person AS (
     UPDATE supervisees SET location_seq = location_seq + 1 WHERE id = :supervisee_id
     RETURNING id, location_seq

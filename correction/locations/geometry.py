@@ -2,7 +2,9 @@
 
 ``distance_m`` is the geodesic (geopy, WGS-84) between two points: exact, for one pair at a
 time (a check-in against its station). ``haversine_m`` is its fast path for arrays: the
-great-circle distance, within 0.5% of the geodesic, for a batch of fixes in one vectorised call.
+great-circle distance, within 0.5% of the geodesic, for a batch of fixes in one vectorised call;
+``great_circle_m`` is the same for one pair in plain floats (a real client's single fix, where
+building arrays would cost more than the sums).
 Polygon distances are computed in a local planar projection (equirectangular around the
 zone), which errs by well under 0.1% across a district; circles use ``haversine_m`` to the centre.
 """
@@ -42,8 +44,12 @@ class ZoneShape:
     radius_m: float = 0.0
 
     def signed_distance(self, lat: float, lon: float) -> float:
-        """Metres from the zone's edge: negative inside, positive outside."""
-        return float(self.signed_distances(np.array([lat]), np.array([lon]))[0])
+        """Metres from the zone's edge for one point: negative inside, positive outside (no arrays)."""
+        if self.kind == "circle":
+            return great_circle_m(lat, lon, self.lat0, self.lon0) - self.radius_m
+        x, y = _project(lat, lon, self.lat0, self.lon0)
+        distance = self.boundary.distance(shapely.Point(x, y))
+        return -distance if shapely.contains_xy(self.polygon, x, y) else distance
 
     def signed_distances(self, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
         """The signed distance of each (lat, lon) pair, in metres."""
@@ -68,6 +74,13 @@ def haversine_m(lat1, lon1, lat2, lon2):
     dp, dl = p2 - p1, np.radians(np.asarray(lon2) - np.asarray(lon1))
     a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
     return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.minimum(a, 1.0)))
+
+
+def great_circle_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """``haversine_m`` for one pair of points, in plain floats."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(min(a, 1.0)))
 
 
 def validate(geometry: Any) -> dict:

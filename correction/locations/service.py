@@ -10,6 +10,7 @@ re-evaluated: a late fix cannot rewrite a confirmed exit.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,7 +26,7 @@ from ..metrics import count_fixes
 from ..people.models import Device, Supervisee
 from ..time import UTC, iso_z
 from .fixes import fix_refusal
-from .geometry import compile_zone, haversine_m
+from .geometry import compile_zone, great_circle_m, haversine_m
 from .models import LocationFix, Zone, ZoneEvent, ZoneState
 from .schemas import FixIn
 
@@ -181,6 +182,13 @@ def impossible_moves(settings, chain) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return too_fast, metres, seconds
 
 
+def impossible_move(settings, before, after) -> bool:
+    """``impossible_moves`` for one step, in plain floats (a real client's single fix)."""
+    seconds = (after.recorded_at - before.recorded_at).total_seconds()
+    certain = great_circle_m(before.lat, before.lon, after.lat, after.lon) - before.accuracy_m - after.accuracy_m
+    return seconds > 0 and certain > 0 and certain / seconds > settings.IMPOSSIBLE_SPEED_KMH / 3.6
+
+
 @dataclass
 class ActiveZone:
     id: int
@@ -231,6 +239,8 @@ _ZONE_STATES = sa.select(ZoneState).where(ZoneState.supervisee_id == sa.bindpara
 
 def observations(zones: list[ActiveZone], zone_key: str, fixes) -> list[tuple[str | None, float | None]]:
     """For each fix: inside/outside (None when its accuracy leaves it open) and the signed distance."""
+    if len(fixes) == 1:
+        return [_observation(zones, zone_key, fixes[0])]
     lats, lons = np.array([f.lat for f in fixes]), np.array([f.lon for f in fixes])
     accuracy = np.array([f.accuracy_m for f in fixes])
     if zone_key == PERMITTED:
@@ -245,6 +255,21 @@ def observations(zones: list[ActiveZone], zone_key: str, fixes) -> list[tuple[st
         nearest = next(z.shape.signed_distances(lats, lons) for z in zones if z.id == zone_id)
     seen = np.where(nearest > accuracy, "outside", np.where(nearest < -accuracy, "inside", ""))
     return [(s or None, None if not np.isfinite(d) else float(d)) for s, d in zip(seen.tolist(), nearest)]
+
+
+def _observation(zones: list[ActiveZone], zone_key: str, fix) -> tuple[str | None, float | None]:
+    """``observations`` for one fix, without arrays: a real client's single fix is the usual upload."""
+    if zone_key == PERMITTED:
+        permitted = [z for z in zones if z.kind == "permitted"]
+        if not permitted:
+            return None, None
+        nearest = min((z.shape.signed_distance(fix.lat, fix.lon) for z in permitted if z.applies(fix.recorded_at)),
+                      default=math.inf)
+    else:
+        zone_id = int(zone_key.split(":")[1])
+        nearest = next(z.shape.signed_distance(fix.lat, fix.lon) for z in zones if z.id == zone_id)
+    seen = "outside" if nearest > fix.accuracy_m else "inside" if nearest < -fix.accuracy_m else None
+    return seen, (float(nearest) if math.isfinite(nearest) else None)
 
 
 def _check_zones(session, settings, person, fixes, now) -> None:

@@ -63,7 +63,9 @@ def _usual(settings, fixes: list[Fix], zones: list, states: dict[str, _State], p
     if any(fix.is_mock for fix in fixes):
         return False
     chain = fixes if previous is None else [_Previous(_instant(previous[0]), *previous[1:4]), *fixes]
-    if len(chain) > 1 and service.impossible_moves(settings, chain)[0].any():
+    if len(chain) == 2 and service.impossible_move(settings, *chain):
+        return False
+    if len(chain) > 2 and service.impossible_moves(settings, chain)[0].any():
         return False
     first = fixes[0].recorded_at
     for key in service.zone_keys(zones):

@@ -21,8 +21,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-import sqlalchemy as sa
-
+from ..database import DriverStatement
 from ..metrics import count_fixes
 from ..security import hash_token
 from . import ingest_keys, service, settle
@@ -39,10 +38,10 @@ def ingest_fix(session, settings, key: str, raw_fix: dict[str, Any], *, source: 
                                                           now=now)
     if not key or len(key) > 200:
         return None
-    row = session.execute(_ONE_FIX, {
+    row = _ONE_FIX.one_or_none(session, {
         **fix.model_dump(), "key_hash": hash_token(key), "source": source, "now": now,
         "issued_after": now - timedelta(days=settings.INGEST_KEY_TTL_DAYS),
-        "touch_before": now - timedelta(seconds=settings.TOKEN_TOUCH_INTERVAL_SECONDS)}).one_or_none()
+        "touch_before": now - timedelta(seconds=settings.TOKEN_TOUCH_INTERVAL_SECONDS)})
     if row is None:
         return None
     fixes = settle.stored(row, [fix], source)
@@ -57,7 +56,7 @@ def ingest_fix(session, settings, key: str, raw_fix: dict[str, Any], *, source: 
 # first, and the person by its primary key, whatever the planner thinks of the tables' sizes): a fix's
 # foreign key takes a key share on the person's row, which the lock's FOR NO KEY UPDATE does not
 # conflict with. The reads that follow are settle's.
-_ONE_FIX = sa.text("""
+_ONE_FIX = DriverStatement("""
 WITH device AS MATERIALIZED (
     SELECT id, supervisee_id, ingest_key_last_used_at FROM devices
     WHERE ingest_key_hash = :key_hash AND active AND ingest_key_issued_at > :issued_after

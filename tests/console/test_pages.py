@@ -130,6 +130,19 @@ def test_the_api_needs_no_csrf_token(client, make):
     assert client.post("/api/v1/auth/logout", headers=scene.headers).status_code == 204
 
 
+def test_the_api_does_not_open_the_console_cookie_session(app, client):
+    assert client.get("/").status_code == 200  # the login page puts a CSRF secret in the cookie session
+    cookie = {"Cookie": "console_csrf=" + client.get_cookie("console_csrf").value}
+    sessions = app.session_interface
+    with app.test_request_context("/api/v1/livez", headers=cookie) as api_request:
+        assert sessions.is_null_session(sessions.open_session(app, api_request.request))
+    with app.test_request_context("/", headers=cookie) as page_request:
+        opened = sessions.open_session(app, page_request.request)
+        assert not sessions.is_null_session(opened) and "csrf_token" in opened
+    answer = client.get("/api/v1/livez")
+    assert answer.status_code == 200 and "Set-Cookie" not in answer.headers
+
+
 def test_console_pages_carry_a_strict_csp_and_no_inline_code(client, clock, make):
     scene = make.scene(phone=False)
     logged_in(client, clock, scene.officer)

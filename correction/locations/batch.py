@@ -1,7 +1,7 @@
 """A batch from the app in one database round trip (PostgreSQL), as ``single`` does a real client's fix.
 
 One statement takes the person's evaluation lock (bumping ``supervisees.location_seq``), stores
-the batch from one array per column, moves the zone states' last fix and reads what evaluating the
+the batch from one JSON text, moves the zone states' last fix and reads what evaluating the
 new fixes needs (``settle.READS``); ``settle`` decides whether anything more must happen. Other
 databases go the way of ``service.ingest``.
 """
@@ -10,12 +10,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from pydantic import TypeAdapter
+
 from ..database import DriverStatement
 from ..people.models import Supervisee
 from . import service, settle
+from .schemas import FixIn
 from .service import IngestResult
 
-_COLUMNS = ("recorded_at", "lat", "lon", "accuracy_m", "speed_mps", "heading", "altitude_m", "battery", "is_mock")
+# The batch travels as one JSON text (pydantic writes it in one call; psycopg would dump nine arrays
+# element by element in Python), read back by json_to_recordset in the order sent.
+_AS_JSON = TypeAdapter(list[FixIn])
 
 
 def ingest(session, settings, person: Supervisee, raw_fixes: list[Any], *, source: str,
@@ -25,9 +30,8 @@ def ingest(session, settings, person: Supervisee, raw_fixes: list[Any], *, sourc
         return service.ingest(session, settings, person, raw_fixes, source=source, now=now)
     result, good = service.sort_out(settings, raw_fixes, now)
     if good:
-        params = {name: [getattr(fix, name) for fix in good] for name in _COLUMNS}
-        row = _BATCH.one_or_none(session, {**params, "supervisee_id": person.id, "received_at": now,
-                                           "source": source})
+        row = _BATCH.one_or_none(session, {"fixes": _AS_JSON.dump_json(good).decode(), "supervisee_id": person.id,
+                                           "received_at": now, "source": source})
         fixes = settle.stored(row, good, source)
         result.stored, result.skipped = len(fixes), len(good) - len(fixes)
         if fixes:
@@ -47,10 +51,9 @@ WITH person AS (
 ), fix AS (
     INSERT INTO location_fixes (supervisee_id, received_at, source, recorded_at, lat, lon, accuracy_m, speed_mps,
                                 heading, altitude_m, battery, is_mock)
-    SELECT person.id, :received_at, :source, u.* FROM person, unnest(
-        CAST(:recorded_at AS timestamptz[]), CAST(:lat AS float8[]), CAST(:lon AS float8[]),
-        CAST(:accuracy_m AS float8[]), CAST(:speed_mps AS float8[]), CAST(:heading AS float8[]),
-        CAST(:altitude_m AS float8[]), CAST(:battery AS float8[]), CAST(:is_mock AS boolean[])) AS u
+    SELECT person.id, :received_at, :source, u.* FROM person, json_to_recordset(CAST(:fixes AS json)) AS u(
+        recorded_at timestamptz, lat float8, lon float8, accuracy_m float8, speed_mps float8, heading float8,
+        altitude_m float8, battery float8, is_mock boolean)
     ON CONFLICT (supervisee_id, recorded_at) DO NOTHING
     RETURNING id, recorded_at
 ), """ + settle.READS)

@@ -39,7 +39,7 @@ def test_a_batch_inside_the_zones_is_stored_and_evaluated_in_one_statement(app, 
         client, scene.phone, walk(start + timedelta(minutes=10), [INSIDE, INSIDE_2] * 50)))
     assert answer.get_json() == {"stored": 100, "skipped": 0, "refused": []}
     ours = [s for s in statements if "auth_tokens" not in s and not s.startswith("SELECT supervisees.")]
-    assert len(ours) == 1 and "INSERT INTO location_fixes" in ours[0], statements  # after the token's two reads
+    assert len(ours) == 1 and "INSERT INTO location_fixes" in ours[0], statements  # after the token's read
     with app.app_context():
         state = db.session.execute(sa.select(ZoneState).where(ZoneState.supervisee_id == scene.person_id)
                                    ).scalar_one()
@@ -63,3 +63,23 @@ def test_of_two_fixes_at_one_instant_the_first_is_stored_and_evaluated(app, clie
             LocationFix.supervisee_id == scene.person_id).order_by(LocationFix.recorded_at)).all()
     assert [tuple(row) for row in stored] == [INSIDE, INSIDE]
     assert alerts(app, scene.person_id) == []
+
+
+def test_every_field_of_a_batch_is_stored_exactly_as_sent(app, client, clock, scene):
+    # Floats that no short decimal writes, microseconds, the nulls and the mock flag: the batch goes to
+    # PostgreSQL as one JSON text, and nothing may be rounded or dropped on the way.
+    at = (clock() - timedelta(minutes=20)).replace(microsecond=123456)
+    sent = [
+        {"recorded_at": at.isoformat(), "lat": 29.06 + 1e-13, "lon": 119.61 + 0.1 + 0.2, "accuracy_m": 7.3,
+         "speed_mps": 1 / 3, "heading": 359.99999999, "altitude_m": -12.5, "battery": 99.9, "is_mock": False},
+        {"recorded_at": (at + timedelta(seconds=30)).isoformat(), "lat": 29.060001, "lon": 119.610001,
+         "accuracy_m": 1e-3, "is_mock": True},
+    ]
+    assert upload(client, scene.phone, sent).get_json() == {"stored": 2, "skipped": 0, "refused": []}
+    with app.app_context():
+        stored = db.session.execute(sa.select(LocationFix).where(LocationFix.supervisee_id == scene.person_id)
+                                    .order_by(LocationFix.recorded_at)).scalars().all()
+    assert [(f.recorded_at, f.lat, f.lon, f.accuracy_m, f.speed_mps, f.heading, f.altitude_m, f.battery, f.is_mock,
+             f.source) for f in stored] == [
+        (at, 29.06 + 1e-13, 119.61 + 0.1 + 0.2, 7.3, 1 / 3, 359.99999999, -12.5, 99.9, False, "app"),
+        (at + timedelta(seconds=30), 29.060001, 119.610001, 1e-3, None, None, None, None, True, "app")]

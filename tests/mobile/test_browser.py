@@ -219,6 +219,7 @@ def test_the_phone_keeps_its_device_id_across_logout_and_another_bound_phone_is_
     expect(phone.locator("#screen-today")).to_be_visible()
     phone.get_by_role("link", name="更多").click()
     phone.get_by_role("button", name="退出登录").click()
+    expect(phone.locator("#screen-login")).to_be_visible()  # log_in reloads the page: not before the logout ended
     log_in(phone, bound_elsewhere)
     expect(phone.locator("#message")).to_have_text("账号已绑定另一部手机，请联系司法所解绑。")
     expect(phone.locator("#screen-login")).to_be_visible()

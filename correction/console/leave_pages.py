@@ -67,7 +67,9 @@ def _decide(leave_id: int, approve: bool):
         fields["destination_geometry"] = geometry_field(request.form["geometry"])
     body = form_of(LeaveDecisionIn, fields)
     service.decide(db.session, current_app.config["SETTINGS"], current_principal(), leave_id, approve=approve,
-                   note=body.note, now=now(), area=body.destination_geometry, audit=g.audit)
+                   note=body.note, now=now(), area=body.destination_geometry)
+    if body.destination_geometry is not None:
+        g.audit.details = service.AREA_SET_AT_APPROVAL
     return see_other(url_for("console.leave_requests"))
 
 

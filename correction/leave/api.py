@@ -51,8 +51,11 @@ def list_leave(query: LeaveQuery):
               body=LeaveDecisionIn, response=LeaveOut, auth="officer", audit="leave.approve",
               audit_target=TARGET, errors=(409,))
 def approve_leave(leave_id: int, body: LeaveDecisionIn):
-    return service.decide(db.session, current_app.config["SETTINGS"], current_principal(), leave_id, approve=True,
-                          note=body.note, now=now(), area=body.destination_geometry, audit=g.audit)
+    leave = service.decide(db.session, current_app.config["SETTINGS"], current_principal(), leave_id, approve=True,
+                           note=body.note, now=now(), area=body.destination_geometry)
+    if body.destination_geometry is not None:
+        g.audit.details = service.AREA_SET_AT_APPROVAL
+    return leave
 
 
 @bp.operation("POST", "/leave-requests/<id:leave_id>/reject", summary="Reject a leave request",

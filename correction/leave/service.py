@@ -77,11 +77,11 @@ def for_review(session, principal: Principal, *, status: str | None = None, supe
 
 
 def decide(session, settings, principal: Principal, leave_id: int, *, approve: bool, note: str | None,
-           now: datetime, area: dict[str, Any] | None = None, audit=None) -> LeaveRequest:
+           now: datetime, area: dict[str, Any] | None = None) -> LeaveRequest:
     """Approve or reject a pending request; 8–30 days needs a bureau supervisor.
 
     ``area`` is the destination area the approving officer sets for a request filed without one; it is
-    refused for a request that has one. ``audit`` (the request's audit entry) records that it was set.
+    refused for a request that has one, so an approval that took one set it (``AREA_SET_AT_APPROVAL``).
     """
     leave = leave_in_scope(session, principal, leave_id)
     if not may_decide(principal, leave):
@@ -101,8 +101,6 @@ def decide(session, settings, principal: Principal, leave_id: int, *, approve: b
             raise DomainError("Set the destination area to approve this request.", status=422,
                               code="destination_area_required")
         values["destination_geometry"] = area
-        if audit is not None:
-            audit.details = {"destination_area_set_at_approval": True}
     claimed = session.execute(sa.update(LeaveRequest).where(LeaveRequest.id == leave.id,
                                                             LeaveRequest.status == "pending")
                               .values(**values)).rowcount
@@ -134,6 +132,10 @@ def close_on_return(session, person_id: int, now: datetime) -> int:
         LeaveRequest.start_at <= now).values(status="closed", returned_at=now).returning(LeaveRequest.id)).scalars().all()
     end_leave_zones(session, list(closed), now)
     return len(closed)
+
+
+# What the audit entry of an approval that set the destination area says (never the coordinates).
+AREA_SET_AT_APPROVAL = {"destination_area_set_at_approval": True}
 
 
 def _valid_area(area: Any) -> None:

@@ -148,6 +148,10 @@ def test_a_request_without_an_area_is_approved_from_its_page_with_the_area_drawn
     assert done.status_code == 303 and done.headers["Location"] == "/leave"
     assert leave_row_state(app, bare) == ("approved", HANGZHOU, 1)  # no home area here: no route
     assert leave_audit(app)[-1] == ("leave.approve", "ok", bare)
+    with app.app_context():  # as the API's approval says it: that the area was set, never where
+        assert db.session.execute(sa.select(AuditEntry.details).where(
+            AuditEntry.action == "leave.approve", AuditEntry.target_id == bare).order_by(AuditEntry.id.desc())
+        ).scalars().first() == {"destination_area_set_at_approval": True}
 
 
 def leave_row_state(app, leave_id):

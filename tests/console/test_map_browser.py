@@ -80,6 +80,7 @@ def test_an_officer_draws_a_polygon_and_a_circle_then_retires_one(app, page, clo
 
     page.click("#draw-circle")
     _click_map(page, "#zones-map", [(250, 250), (330, 250)])
+    expect(page.locator("#zone-form input[name=radius_m]")).not_to_have_value("")  # set by the page's script
     radius = float(page.input_value("#zone-form input[name=radius_m]"))
     assert radius > 0
     page.fill("#zone-form input[name=name]", "居住地")

@@ -220,13 +220,16 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
         raise UnsupportedMediaType()
     raw = request.get_data(cache=True)
     try:
+        return model.model_validate_json(raw, strict=True)
+    except ValidationError as error:
+        failure = error
+    # Only a body that failed is read again, by the standard library, to tell malformed JSON (400)
+    # from JSON that does not fit (422) as it always has.
+    try:
         json.loads(raw)
     except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
         raise InvalidJson() from None
-    try:
-        return model.model_validate_json(raw, strict=True)
-    except ValidationError as error:
-        raise ValidationFailed(details={"fields": field_errors(error)}) from None
+    raise ValidationFailed(details={"fields": field_errors(failure)}) from None
 
 
 def parse_query(model: type[BaseModel]) -> BaseModel:

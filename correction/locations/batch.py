@@ -10,17 +10,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import TypeAdapter
+from pydantic_core import to_json
 
 from ..database import DriverStatement
 from ..people.models import Supervisee
 from . import service, settle
 from .schemas import FixIn
 from .service import IngestResult
-
-# The batch travels as one JSON text (pydantic writes it in one call; psycopg would dump nine arrays
-# element by element in Python), read back by json_to_recordset in the order sent.
-_AS_JSON = TypeAdapter(list[FixIn])
 
 
 def ingest(session, settings, person: Supervisee, raw_fixes: list[Any], *, source: str,
@@ -30,7 +26,7 @@ def ingest(session, settings, person: Supervisee, raw_fixes: list[Any], *, sourc
         return service.ingest(session, settings, person, raw_fixes, source=source, now=now)
     result, good = service.sort_out(settings, raw_fixes, now)
     if good:
-        row = _BATCH.one_or_none(session, {"fixes": _AS_JSON.dump_json(good).decode(), "supervisee_id": person.id,
+        row = _BATCH.one_or_none(session, {"fixes": as_json(good), "supervisee_id": person.id,
                                            "received_at": now, "source": source})
         fixes = settle.stored(row, good, source)
         result.stored, result.skipped = len(fixes), len(good) - len(fixes)
@@ -38,6 +34,16 @@ def ingest(session, settings, person: Supervisee, raw_fixes: list[Any], *, sourc
             settle.settle(session, settings, row, fixes, now)
     service.finish(session, person.id, result, now)
     return result
+
+
+def as_json(fixes: list[FixIn]) -> str:
+    """The fixes as one JSON text for the statement (json_to_recordset reads it back in the order sent).
+
+    pydantic_core writes the fields' values in one call, times in ISO 8601 with Z (they are UTC once
+    validated); psycopg would dump nine arrays element by element in Python, and a model's own JSON
+    goes through its serializers in Python, field by field.
+    """
+    return to_json([vars(fix) for fix in fixes]).decode()
 
 
 # The lock and the fixes in one go: storing a fix takes a key share on the person's row through its

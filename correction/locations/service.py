@@ -92,6 +92,10 @@ def checked(settings, raw_fixes: list[Any], now: datetime):
         fixes = _FIXES.validate_python(raw_fixes)
     except ValidationError:
         fixes = None
+    # The rules' bounds, once a batch: a fix within them is one fix_refusal passes; one outside is asked why.
+    earliest, latest = now - timedelta(days=settings.LOCATION_RETENTION_DAYS), \
+        now + timedelta(seconds=settings.FIX_FUTURE_SKEW_SECONDS)
+    accuracy_max = settings.ACCURACY_MAX_M
     for index, raw in enumerate(raw_fixes):
         if fixes is not None:
             fix = fixes[index]
@@ -103,7 +107,8 @@ def checked(settings, raw_fixes: list[Any], now: datetime):
                 where = ".".join(str(p) for p in first["loc"]) or "fix"
                 yield index, None, ("invalid_fix", f"{where}: {first['msg']}")
                 continue
-        yield index, fix, _rule_refusal(settings, fix, now)
+        usable = earliest <= fix.recorded_at <= latest and fix.accuracy_m <= accuracy_max
+        yield index, fix, None if usable else _rule_refusal(settings, fix, now)
 
 
 _EVALUATED = (LocationFix.id, LocationFix.recorded_at, LocationFix.lat, LocationFix.lon, LocationFix.accuracy_m,
@@ -241,20 +246,42 @@ def observations(zones: list[ActiveZone], zone_key: str, fixes) -> list[tuple[st
     """For each fix: inside/outside (None when its accuracy leaves it open) and the signed distance."""
     if len(fixes) == 1:
         return [_observation(zones, zone_key, fixes[0])]
-    lats, lons = np.array([f.lat for f in fixes]), np.array([f.lon for f in fixes])
-    accuracy = np.array([f.accuracy_m for f in fixes])
-    if zone_key == PERMITTED:
-        permitted = [z for z in zones if z.kind == "permitted"]
-        if not permitted:
-            return [(None, None)] * len(fixes)
-        # A zone that does not apply at a fix's time (a leave destination) counts as infinitely far.
-        nearest = np.min([np.where([z.applies(f.recorded_at) for f in fixes],
-                                   z.shape.signed_distances(lats, lons), np.inf) for z in permitted], axis=0)
-    else:
-        zone_id = int(zone_key.split(":")[1])
-        nearest = next(z.shape.signed_distances(lats, lons) for z in zones if z.id == zone_id)
+    nearest, accuracy = _nearest(zones, zone_key, fixes)
+    if nearest is None:
+        return [(None, None)] * len(fixes)
     seen = np.where(nearest > accuracy, "outside", np.where(nearest < -accuracy, "inside", ""))
-    return [(s or None, None if not np.isfinite(d) else float(d)) for s, d in zip(seen.tolist(), nearest)]
+    return [(s or None, d if math.isfinite(d) else None) for s, d in zip(seen.tolist(), nearest.tolist())]
+
+
+def sides_seen(zones: list[ActiveZone], zone_key: str, fixes) -> set[str]:
+    """The sides of a zone state's edge ("inside", "outside") that any of ``fixes`` was seen on.
+
+    What ``observations`` says, without a tuple per fix: whether anything but the confirmed side was
+    seen is the question of every upload, and the answer is nearly always no.
+    """
+    if len(fixes) == 1:
+        seen, _ = _observation(zones, zone_key, fixes[0])
+        return set() if seen is None else {seen}
+    nearest, accuracy = _nearest(zones, zone_key, fixes)
+    if nearest is None:
+        return set()
+    return ({"outside"} if (nearest > accuracy).any() else set()) | ({"inside"} if (nearest < -accuracy).any() else set())
+
+
+def _nearest(zones: list[ActiveZone], zone_key: str, fixes) -> tuple[np.ndarray | None, np.ndarray]:
+    """Each fix's signed distance to what the zone state watches (None: no permitted zone), and its accuracy."""
+    accuracy = np.array([f.accuracy_m for f in fixes])
+    lats, lons = np.array([f.lat for f in fixes]), np.array([f.lon for f in fixes])
+    if zone_key != PERMITTED:
+        zone_id = int(zone_key.split(":")[1])
+        return next(z.shape.signed_distances(lats, lons) for z in zones if z.id == zone_id), accuracy
+    permitted = [z for z in zones if z.kind == "permitted"]
+    if not permitted:
+        return None, accuracy
+    # A zone that does not apply at a fix's time (a leave destination) counts as infinitely far.
+    return np.min([z.shape.signed_distances(lats, lons) if z.starts is None and z.ends is None else
+                   np.where([z.applies(f.recorded_at) for f in fixes], z.shape.signed_distances(lats, lons), np.inf)
+                   for z in permitted], axis=0), accuracy
 
 
 def _observation(zones: list[ActiveZone], zone_key: str, fix) -> tuple[str | None, float | None]:
@@ -304,11 +331,10 @@ def _check_zones(session, settings, person, fixes, now) -> None:
             fresh = [f for f in fresh if not f.is_mock]
             if not fresh:
                 continue
-        seen_by_fix = observations(seen_zones, key, fresh)
         if state.candidate is None and state.state is not None \
-                and all(seen in (None, state.state) for seen, _ in seen_by_fix):
+                and not sides_seen(seen_zones, key, fresh) - {state.state}:
             continue  # still where it was confirmed: nothing moves (the usual case)
-        for fix, (seen, distance) in zip(fresh, seen_by_fix):
+        for fix, (seen, distance) in zip(fresh, observations(seen_zones, key, fresh)):
             if seen is not None:
                 _advance(session, settings, person, seen_zones, state, seen, fix, distance, now)
 

@@ -73,7 +73,7 @@ def _usual(settings, fixes: list[Fix], zones: list, states: dict[str, _State], p
         if state is None or state.state is None or state.candidate is not None \
                 or (state.last_fix_at is not None and first <= state.last_fix_at):
             return False
-        if any(seen not in (None, state.state) for seen, _ in service.observations(zones, key, fixes)):
+        if service.sides_seen(zones, key, fixes) - {state.state}:
             return False
     return True
 
@@ -124,6 +124,9 @@ def stored(row: Any, sent: list, source: str) -> list[Fix]:
     """The fixes of ``sent`` (validated fixes) that the statement stored, in time order, with their ids."""
     if not row.fix_ids:
         return []
-    by_time = {fix.recorded_at: fix for fix in reversed(sent)}  # of two at one instant, the first is stored
-    return [Fix(id, at, f.lat, f.lon, f.accuracy_m, f.is_mock, source)
-            for id, at, f in ((id, at, by_time[at]) for id, at in zip(row.fix_ids, row.fix_times))]
+    if len(row.fix_ids) == len(sent) and all(a.recorded_at < b.recorded_at for a, b in zip(sent, sent[1:])):
+        pairs = zip(row.fix_ids, sent)  # all stored, sent in time order: the ids come back in that order
+    else:
+        by_time = {fix.recorded_at: fix for fix in reversed(sent)}  # of two at one instant, the first is stored
+        pairs = ((id, by_time[at]) for id, at in zip(row.fix_ids, row.fix_times))
+    return [Fix(id, f.recorded_at, f.lat, f.lon, f.accuracy_m, f.is_mock, source) for id, f in pairs]

@@ -68,3 +68,20 @@ def test_a_jump_across_the_province_in_a_minute_is_impossible_both_ways():
     assert service.impossible_move(SETTINGS, before, after)
     assert service.impossible_moves(SETTINGS, [before, after])[0][0]
     assert not service.impossible_move(SETTINGS, before, after._replace(recorded_at=T0 + timedelta(hours=2)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(fixes, min_size=1, max_size=6), zone_sets)
+def test_the_sides_a_batch_was_seen_on_are_those_its_observations_name(batch, zones):
+    for key in service.zone_keys(zones):
+        named = {seen for seen, _ in service.observations(zones, key, batch)} - {None}
+        assert service.sides_seen(zones, key, batch) == named
+
+
+def test_sides_seen_names_both_sides_and_none_for_a_fix_too_vague_to_tell():
+    inside, outside = (Fix(7, T0, 29.05, 119.62, 10.0, False, "app"), Fix(8, T0, 29.6, 120.4, 10.0, False, "app"))
+    vague = inside._replace(lat=28.86, lon=119.50, accuracy_m=3000.0)  # a few hundred metres from the edge
+    assert service.sides_seen(ZONES[:1], "permitted", [inside, inside]) == {"inside"}
+    assert service.sides_seen(ZONES[:1], "permitted", [inside, outside]) == {"inside", "outside"}
+    assert service.sides_seen(ZONES[:1], "permitted", [vague]) == set()
+    assert service.sides_seen(ZONES[2:], "permitted", [inside, outside]) == set()  # no permitted zone

@@ -18,6 +18,7 @@ from ..time import now
 from . import batch, clients, ingest_keys, single, track, zones
 from .schemas import (BatchIn, BatchOut, IngestKeyOut, IngestKeyStatus, TrackQuery, ZoneIn, ZoneList,
                       ZoneOut)
+from .shapes import ZoneShapes
 
 log = logging.getLogger(__name__)
 bp = ApiBlueprint("locations", __name__)
@@ -25,6 +26,11 @@ bp = ApiBlueprint("locations", __name__)
 
 def _settings():
     return current_app.config["SETTINGS"]
+
+
+def _shapes() -> ZoneShapes:
+    """This application's compiled zone shapes (see ``shapes``)."""
+    return current_app.extensions.setdefault("correction.zone_shapes", ZoneShapes())
 
 
 def _osmand_key() -> str | None:
@@ -67,7 +73,7 @@ def upload_locations(body: BatchIn):
     if len(body.fixes) > settings.LOCATION_BATCH_MAX:
         raise ValidationFailed(f"At most {settings.LOCATION_BATCH_MAX} fixes per batch.", code="batch_too_large")
     person = db.session.get(Supervisee, current_principal().id)
-    return batch.ingest(db.session, settings, person, body.fixes, source="app", now=now())
+    return batch.ingest(db.session, settings, person, body.fixes, source="app", now=now(), shapes=_shapes())
 
 
 @bp.operation("POST", "/me/ingest-key", summary="Issue a new ingest key for OsmAnd/Traccar or OwnTracks",
@@ -206,7 +212,7 @@ def _ingest_one(key: str, fix: dict, source: str) -> bool:
     settings = _settings()
     if not fix.get("accuracy_m"):
         fix["accuracy_m"] = settings.UNKNOWN_ACCURACY_M
-    result = single.ingest_fix(db.session, settings, key, fix, source=source, now=now())
+    result = single.ingest_fix(db.session, settings, key, fix, source=source, now=now(), shapes=_shapes())
     if result is not None and result.refused:
         # Retrying would not help the client: the fix is refused for good. Say so in the log only.
         log.info("%s fix refused: %s", source, result.refused[0]["code"])

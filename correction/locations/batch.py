@@ -17,21 +17,24 @@ from ..people.models import Supervisee
 from . import service, settle
 from .schemas import FixIn
 from .service import IngestResult
+from .shapes import ZoneShapes
 
 
-def ingest(session, settings, person: Supervisee, raw_fixes: list[Any], *, source: str,
-           now: datetime) -> IngestResult:
+def ingest(session, settings, person: Supervisee, raw_fixes: list[Any], *, source: str, now: datetime,
+           shapes: ZoneShapes) -> IngestResult:
     """Store the good fixes of a batch, refuse the bad ones with reasons, evaluate the new ones."""
     if session.get_bind().dialect.name != "postgresql":
         return service.ingest(session, settings, person, raw_fixes, source=source, now=now)
     result, good = service.sort_out(settings, raw_fixes, now)
     if good:
+        sender = ("person", person.id)
         row = _BATCH.one_or_none(session, {"fixes": as_json(good), "supervisee_id": person.id,
-                                           "received_at": now, "source": source})
+                                           "received_at": now, "source": source,
+                                           "held_zones": shapes.held_for(sender)})
         fixes = settle.stored(row, good, source)
         result.stored, result.skipped = len(fixes), len(good) - len(fixes)
         if fixes:
-            settle.settle(session, settings, row, fixes, now)
+            settle.settle(session, settings, row, fixes, now, shapes=shapes, sender=sender)
     service.finish(session, person.id, result, now)
     return result
 

@@ -11,13 +11,13 @@ nothing more is written. Anything else puts the zone states back and hands the f
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, Hashable, NamedTuple
 
 import sqlalchemy as sa
 
 from ..people.models import Supervisee
 from . import service
-from .geometry import compile_zone_text
+from .shapes import ZoneShapes, geometry_unless_held
 
 
 class Fix(NamedTuple):
@@ -46,10 +46,15 @@ class _Previous(NamedTuple):
     accuracy_m: float
 
 
-def settle(session, settings, row: Any, fixes: list[Fix], now: datetime) -> None:
-    """Evaluate ``fixes`` (stored, in time order) with what the statement's ``row`` read."""
-    zones = [service.ActiveZone(z[0], z[1], z[2], compile_zone_text(z[3]), _instant(z[4]), _instant(z[5]))
-             for z in row.zones or []]
+def settle(session, settings, row: Any, fixes: list[Fix], now: datetime, *, shapes: ZoneShapes,
+           sender: Hashable) -> None:
+    """Evaluate ``fixes`` (stored, in time order) with what the statement's ``row`` read for ``sender``.
+
+    The statement sent the geometry of the zones ``shapes`` did not hold for the sender (``ZoneShapes.held_for``).
+    """
+    read = row.zones or []
+    compiled = shapes.resolve(session, sender, [(z[0], z[3]) for z in read])
+    zones = [service.ActiveZone(z[0], z[1], z[2], compiled[z[0]], _instant(z[4]), _instant(z[5])) for z in read]
     states = {s[0]: _State(s[0], s[1], s[2], _instant(s[3])) for s in row.states or []}
     if row.current and _usual(settings, fixes, zones, states, row.previous):
         return
@@ -93,12 +98,14 @@ _RESTORE = sa.text("UPDATE zone_states SET last_fix_at = :last_fix_at "
 
 # The parts of the one statement that follow storing the fixes (CTE ``fix``, whose rows have
 # ``recorded_at``) and locking the person (CTE ``seen``: the person's id, the count the statement set
-# and the one its snapshot saw). The zone states' last fix moves only when fixes were stored and
+# and the one its snapshot saw). A zone's geometry comes unless its id is in ``:held_zones``
+# (``ZoneShapes.held_for``). The zone states' last fix moves only when fixes were stored and
 # nobody evaluated since the snapshot; the keys are those service.zone_keys gives for the zones that
 # apply from the first new fix on.
 READS = """
 zone AS (
-    SELECT z.id, z.kind, z.name, CAST(z.geometry AS text) AS geometry, z.applies_from, z.applies_until
+    SELECT z.id, z.kind, z.name, """ + geometry_unless_held("z", ":held_zones") + """ AS geometry, z.applies_from,
+           z.applies_until
     FROM zones AS z JOIN seen ON z.supervisee_id = seen.id
     WHERE z.active AND (z.applies_until IS NULL OR z.applies_until >= (SELECT min(recorded_at) FROM fix))
 ), moved AS (

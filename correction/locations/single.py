@@ -26,10 +26,11 @@ from ..metrics import count_fixes
 from ..security import hash_token
 from . import ingest_keys, service, settle
 from .service import IngestResult
+from .shapes import ZoneShapes
 
 
-def ingest_fix(session, settings, key: str, raw_fix: dict[str, Any], *, source: str,
-               now: datetime) -> IngestResult | None:
+def ingest_fix(session, settings, key: str, raw_fix: dict[str, Any], *, source: str, now: datetime,
+               shapes: ZoneShapes) -> IngestResult | None:
     """Store and evaluate one fix sent with an ingest key; None when the key opens nothing."""
     (_, fix, refusal), = service.checked(settings, [raw_fix], now)
     if session.get_bind().dialect.name != "postgresql" or fix is None or refusal is not None:
@@ -38,16 +39,18 @@ def ingest_fix(session, settings, key: str, raw_fix: dict[str, Any], *, source: 
                                                           now=now)
     if not key or len(key) > 200:
         return None
+    sender = ("key", hash_token(key))
     row = _ONE_FIX.one_or_none(session, {
-        **fix.model_dump(), "key_hash": hash_token(key), "source": source, "now": now,
+        **fix.model_dump(), "key_hash": sender[1], "source": source, "now": now,
         "issued_after": now - timedelta(days=settings.INGEST_KEY_TTL_DAYS),
-        "touch_before": now - timedelta(seconds=settings.TOKEN_TOUCH_INTERVAL_SECONDS)})
+        "touch_before": now - timedelta(seconds=settings.TOKEN_TOUCH_INTERVAL_SECONDS),
+        "held_zones": shapes.held_for(sender)})
     if row is None:
         return None
     fixes = settle.stored(row, [fix], source)
     result = IngestResult(stored=len(fixes), skipped=1 - len(fixes))
     if fixes:
-        settle.settle(session, settings, row, fixes, now)
+        settle.settle(session, settings, row, fixes, now, shapes=shapes, sender=sender)
     count_fixes(result.stored, result.skipped, [])
     return result
 

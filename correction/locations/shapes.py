@@ -1,0 +1,93 @@
+"""The compiled shapes of zones, kept by each worker process, so a fix does not fetch its zones' geometry.
+
+A county's boundary as a permitted area has thousands of vertices (150 KB of GeoJSON): read, sent and
+parsed for every fix, it cost more than everything else a fix costs (measured in docs/decisions.md).
+A zone's geometry never changes once created (a changed area is a new zone, and a trigger refuses an
+UPDATE of ``zones.geometry``), so a shape compiled once is right for that zone id for good.
+
+Each application has its own (``locations.api`` keeps it in the app's extensions): under gunicorn,
+a worker process's; in tests, a test's, whose database starts again with the same ids.
+
+The one-statement ingests (``single``, ``batch``) send the ids of the zones this process already
+holds for whoever sends (an ingest key, a person), as the zones of their last statement; the statement
+leaves those zones' geometry out and sends every other zone's. A new zone therefore arrives with its
+geometry at the next fix, and a retired one is simply no longer among the zones read. Both maps are
+bounded: a zone pushed out of the shapes is no longer claimed as held, so its geometry comes again.
+"""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Hashable, Iterable
+
+import sqlalchemy as sa
+
+from .geometry import ZoneShape, compile_zone_text
+
+MAX_SHAPES = 4096  # zones' compiled shapes a process keeps (a large polygon's is some hundred KB)
+MAX_SENDERS = 65536  # senders whose last zones a process remembers (a few ints each)
+
+
+class ZoneShapes:
+    """Compiled zone shapes by zone id, and the zone ids each sender's last statement read."""
+
+    def __init__(self, max_shapes: int = MAX_SHAPES, max_senders: int = MAX_SENDERS):
+        self._shapes: OrderedDict[int, ZoneShape] = OrderedDict()
+        self._zones_of: OrderedDict[Hashable, tuple[int, ...]] = OrderedDict()
+        self._max_shapes, self._max_senders = max_shapes, max_senders
+        self._lock = threading.Lock()  # gthread workers share a process
+
+    def held_for(self, sender: Hashable) -> list[int]:
+        """The ids of the zones whose shapes this process holds, of those ``sender``'s last statement read."""
+        with self._lock:
+            return [zone_id for zone_id in self._zones_of.get(sender, ()) if zone_id in self._shapes]
+
+    def resolve(self, session, sender: Hashable, zones: Iterable[tuple[int, str | None]]) -> dict[int, ZoneShape]:
+        """The shape of each (zone id, geometry text or None when held) a statement read for ``sender``.
+
+        A held shape pushed out since ``held_for`` was asked is read again (one more statement, rarely).
+        """
+        zones = list(zones)
+        found: dict[int, ZoneShape] = {}
+        with self._lock:
+            for zone_id, text in zones:
+                if text is not None:
+                    found[zone_id] = self._put(zone_id, compile_zone_text(text))
+                elif zone_id in self._shapes:
+                    self._shapes.move_to_end(zone_id)
+                    found[zone_id] = self._shapes[zone_id]
+        missing = [zone_id for zone_id, _ in zones if zone_id not in found]
+        if missing:
+            for zone_id, text in session.execute(_GEOMETRY, {"ids": missing}).all():
+                with self._lock:
+                    found[zone_id] = self._put(zone_id, compile_zone_text(text))
+        with self._lock:
+            self._zones_of[sender] = tuple(zone_id for zone_id, _ in zones)
+            self._zones_of.move_to_end(sender)
+            while len(self._zones_of) > self._max_senders:
+                self._zones_of.popitem(last=False)
+        return found
+
+    def _put(self, zone_id: int, shape: ZoneShape) -> ZoneShape:
+        self._shapes[zone_id] = shape
+        self._shapes.move_to_end(zone_id)
+        while len(self._shapes) > self._max_shapes:
+            self._shapes.popitem(last=False)
+        return shape
+
+    def clear(self) -> None:
+        with self._lock:
+            self._shapes.clear()
+            self._zones_of.clear()
+
+
+_GEOMETRY = sa.text("SELECT id, CAST(geometry AS text) FROM zones WHERE id IN :ids").bindparams(
+    sa.bindparam("ids", expanding=True))
+
+
+def geometry_unless_held(zone: str, held: str) -> str:
+    """The SQL of a zone's geometry as text, NULL for the zones whose ids the int array ``held`` names."""
+    return f"CASE WHEN {zone}.id = ANY(CAST({held} AS int[])) THEN NULL ELSE CAST({zone}.geometry AS text) END"
+
+
+__all__ = ["ZoneShapes", "geometry_unless_held"]

@@ -260,41 +260,53 @@ def sides_seen(zones: list[ActiveZone], zone_key: str, fixes) -> set[str]:
     seen is the question of every upload, and the answer is nearly always no.
     """
     if len(fixes) == 1:
-        seen, _ = _observation(zones, zone_key, fixes[0])
+        seen, _ = _observation(zones, zone_key, fixes[0], sides_only=True)
         return set() if seen is None else {seen}
-    nearest, accuracy = _nearest(zones, zone_key, fixes)
+    nearest, accuracy = _nearest(zones, zone_key, fixes, sides_only=True)
     if nearest is None:
         return set()
     return ({"outside"} if (nearest > accuracy).any() else set()) | ({"inside"} if (nearest < -accuracy).any() else set())
 
 
-def _nearest(zones: list[ActiveZone], zone_key: str, fixes) -> tuple[np.ndarray | None, np.ndarray]:
-    """Each fix's signed distance to what the zone state watches (None: no permitted zone), and its accuracy."""
+def _nearest(zones: list[ActiveZone], zone_key: str, fixes,
+             sides_only: bool = False) -> tuple[np.ndarray | None, np.ndarray]:
+    """Each fix's signed distance to what the zone state watches (None: no permitted zone), and its accuracy.
+
+    ``sides_only``: a fix clear of an edge by more than its accuracy may get -inf or +inf for that zone
+    (``ZoneShape.signed_distances``), which says the same side as its distance, also as the nearest of several.
+    """
     accuracy = np.array([f.accuracy_m for f in fixes])
     lats, lons = np.array([f.lat for f in fixes]), np.array([f.lon for f in fixes])
+    clear_of = accuracy if sides_only else None
     if zone_key != PERMITTED:
         zone_id = int(zone_key.split(":")[1])
-        return next(z.shape.signed_distances(lats, lons) for z in zones if z.id == zone_id), accuracy
+        return next(z.shape.signed_distances(lats, lons, clear_of) for z in zones if z.id == zone_id), accuracy
     permitted = [z for z in zones if z.kind == "permitted"]
     if not permitted:
         return None, accuracy
     # A zone that does not apply at a fix's time (a leave destination) counts as infinitely far.
-    return np.min([z.shape.signed_distances(lats, lons) if z.starts is None and z.ends is None else
-                   np.where([z.applies(f.recorded_at) for f in fixes], z.shape.signed_distances(lats, lons), np.inf)
+    return np.min([z.shape.signed_distances(lats, lons, clear_of) if z.starts is None and z.ends is None else
+                   np.where([z.applies(f.recorded_at) for f in fixes], z.shape.signed_distances(lats, lons, clear_of),
+                            np.inf)
                    for z in permitted], axis=0), accuracy
 
 
-def _observation(zones: list[ActiveZone], zone_key: str, fix) -> tuple[str | None, float | None]:
-    """``observations`` for one fix, without arrays: a real client's single fix is the usual upload."""
+def _observation(zones: list[ActiveZone], zone_key: str, fix,
+                 sides_only: bool = False) -> tuple[str | None, float | None]:
+    """``observations`` for one fix, without arrays: a real client's single fix is the usual upload.
+
+    ``sides_only``: as for ``_nearest``; the distance given is then not the fix's own.
+    """
+    clear_of = fix.accuracy_m if sides_only else None
     if zone_key == PERMITTED:
         permitted = [z for z in zones if z.kind == "permitted"]
         if not permitted:
             return None, None
-        nearest = min((z.shape.signed_distance(fix.lat, fix.lon) for z in permitted if z.applies(fix.recorded_at)),
-                      default=math.inf)
+        nearest = min((z.shape.signed_distance(fix.lat, fix.lon, clear_of) for z in permitted
+                       if z.applies(fix.recorded_at)), default=math.inf)
     else:
         zone_id = int(zone_key.split(":")[1])
-        nearest = next(z.shape.signed_distance(fix.lat, fix.lon) for z in zones if z.id == zone_id)
+        nearest = next(z.shape.signed_distance(fix.lat, fix.lon, clear_of) for z in zones if z.id == zone_id)
     seen = "outside" if nearest > fix.accuracy_m else "inside" if nearest < -fix.accuracy_m else None
     return seen, (float(nearest) if math.isfinite(nearest) else None)
 

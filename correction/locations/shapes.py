@@ -1,4 +1,4 @@
-"""The compiled shapes of zones, kept by each worker process, so a fix does not fetch its zones' geometry.
+"""The compiled shapes of zones, kept by each application, so a fix does not fetch its zones' geometry.
 
 A county's boundary as a permitted area has thousands of vertices (150 KB of GeoJSON): read, sent and
 parsed for every fix, it cost more than everything else a fix costs (measured in docs/decisions.md).
@@ -74,11 +74,6 @@ class ZoneShapes:
         while len(self._shapes) > self._max_shapes:
             self._shapes.popitem(last=False)
         return shape
-
-    def clear(self) -> None:
-        with self._lock:
-            self._shapes.clear()
-            self._zones_of.clear()
 
 
 _GEOMETRY = sa.text("SELECT id, CAST(geometry AS text) FROM zones WHERE id IN :ids").bindparams(

@@ -8,7 +8,8 @@ and their last real fix before this one. The reads of one statement share the sn
 before it waited for the lock; the count says whether anyone evaluated in between (it is then more
 than one past what the snapshot saw), and only then are they stale. The key is read in the same
 statement, so a revoked or expired key stops at once; nothing is cached but the compiled zone
-shapes, by their content.
+shapes, by zone id (``shapes``: the statement leaves out the geometry of the zones this application
+holds for the key).
 
 The usual case, a fix stored and later than every fix evaluated, not mocked, not impossibly fast,
 and in every zone where the person was confirmed to be with nothing being confirmed, has nothing to

@@ -36,7 +36,10 @@ def test_an_officer_approves_a_leave_in_the_browser(app, page, clock, make):
 
 
 def screen_code(tablet) -> str:
-    """The QR text the screen shows, read from a screenshot as a phone's camera would."""
+    """The QR text the screen shows, read from a screenshot as a phone's camera would (once the
+    picture the screen last asked for has loaded: under load a new code's picture comes a moment later)."""
+    tablet.wait_for_function("() => { const qr = document.getElementById('qr');"
+                             " return qr.complete && qr.naturalWidth > 0; }")
     return decode_png(tablet.locator("#qr").screenshot())
 
 

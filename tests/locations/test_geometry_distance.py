@@ -50,3 +50,48 @@ def test_one_points_signed_distance_is_the_array_paths(geometry, dlat, dlon):
     one = shape.signed_distance(lat1, lon1)
     assert isinstance(one, float)
     assert one == pytest.approx(float(shape.signed_distances(np.array([lat1]), np.array([lon1]))[0]), abs=1e-6)
+
+
+def _star(points: int, spikes: int) -> dict:
+    """A county-like boundary: ``points`` vertices, ``spikes`` deep concave bays (the hard case for shrinking)."""
+    import math
+    ring = []
+    for i in range(points):
+        angle = 2 * math.pi * i / points
+        r = 0.15 * (1 - 0.35 * (0.5 + 0.5 * math.cos(spikes * angle)) ** 8)
+        ring.append([round(119.6 + r * math.cos(angle), 6), round(29.0 + 0.9 * r * math.sin(angle), 6)])
+    return {"type": "Polygon", "coordinates": [ring + [ring[0]]]}
+
+
+STAR = compile_zone(_star(1200, 9))
+SMALL_SQUARE = compile_zone({"type": "Polygon", "coordinates": [[[119.6, 29.0], [119.602, 29.0], [119.602, 29.002],
+                                                                   [119.6, 29.002], [119.6, 29.0]]]})
+
+
+def _side(distance: float, accuracy: float) -> str | None:
+    return "outside" if distance > accuracy else "inside" if distance < -accuracy else None
+
+
+def test_the_core_of_a_polygon_lies_more_than_clear_m_inside_it_even_in_its_bays():
+    from correction.locations.geometry import CLEAR_M
+    assert STAR.core is not None and SMALL_SQUARE.core is None  # 200 m across: nothing left once shrunk
+    xs, ys = np.meshgrid(np.linspace(STAR.bounds[0], STAR.bounds[2], 160), np.linspace(STAR.bounds[1], STAR.bounds[3], 160))
+    import shapely
+    core = shapely.contains_xy(STAR.core, xs.ravel(), ys.ravel())
+    assert core.sum() > 5000
+    depth = shapely.distance(STAR.boundary, shapely.points(xs.ravel()[core], ys.ravel()[core]))
+    assert depth.min() > CLEAR_M
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.floats(-0.2, 0.2), st.floats(-0.2, 0.2), st.floats(1.0, 2500.0), st.sampled_from([STAR, SMALL_SQUARE]))
+def test_a_side_told_without_measuring_is_the_side_measured(dlat, dlon, accuracy, zone):
+    lat1, lon1 = 29.0 + dlat, 119.6 + dlon
+    exact = zone.signed_distance(lat1, lon1)
+    assert _side(zone.signed_distance(lat1, lon1, clear_of=accuracy), accuracy) == _side(exact, accuracy)
+    many = zone.signed_distances(np.array([lat1, lat1 + 0.001]), np.array([lon1, lon1]),
+                                 clear_of=np.array([accuracy, 10.0]))
+    assert _side(float(many[0]), accuracy) == _side(exact, accuracy)
+    assert _side(float(many[1]), 10.0) == _side(zone.signed_distance(lat1 + 0.001, lon1), 10.0)
+    measured = zone.signed_distances(np.array([lat1]), np.array([lon1]))
+    assert float(measured[0]) == pytest.approx(exact, abs=1e-6)

@@ -29,8 +29,12 @@ def _settings():
 
 
 def _shapes() -> ZoneShapes:
-    """This application's compiled zone shapes (see ``shapes``)."""
-    return current_app.extensions.setdefault("correction.zone_shapes", ZoneShapes())
+    """This application's compiled zone shapes (see ``shapes``), made at its first fix."""
+    shapes = current_app.extensions.get(_SHAPES)
+    return shapes if shapes is not None else current_app.extensions.setdefault(_SHAPES, ZoneShapes())
+
+
+_SHAPES = "correction.zone_shapes"
 
 
 def _osmand_key() -> str | None:

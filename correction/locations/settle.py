@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from ..people.models import Supervisee
 from . import service
-from .shapes import ZoneShapes, geometry_unless_held
+from .shapes import ZoneShapes
 
 
 class Fix(NamedTuple):
@@ -104,8 +104,9 @@ _RESTORE = sa.text("UPDATE zone_states SET last_fix_at = :last_fix_at "
 # apply from the first new fix on.
 READS = """
 zone AS (
-    SELECT z.id, z.kind, z.name, """ + geometry_unless_held("z", ":held_zones") + """ AS geometry, z.applies_from,
-           z.applies_until
+    SELECT z.id, z.kind, z.name,
+           CASE WHEN z.id = ANY(CAST(:held_zones AS int[])) THEN NULL ELSE CAST(z.geometry AS text) END AS geometry,
+           z.applies_from, z.applies_until
     FROM zones AS z JOIN seen ON z.supervisee_id = seen.id
     WHERE z.active AND (z.applies_until IS NULL OR z.applies_until >= (SELECT min(recorded_at) FROM fix))
 ), moved AS (

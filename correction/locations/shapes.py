@@ -51,11 +51,11 @@ class ZoneShapes:
         found: dict[int, ZoneShape] = {}
         with self._lock:
             for zone_id, text in zones:
-                if text is not None:
-                    found[zone_id] = self._put(zone_id, compile_zone_text(text))
-                elif zone_id in self._shapes:
+                if zone_id in self._shapes:  # held for another sender too (a key and its person): never recompiled
                     self._shapes.move_to_end(zone_id)
                     found[zone_id] = self._shapes[zone_id]
+                elif text is not None:
+                    found[zone_id] = self._put(zone_id, compile_zone_text(text))
         missing = [zone_id for zone_id, _ in zones if zone_id not in found]
         if missing:
             for zone_id, text in session.execute(_GEOMETRY, {"ids": missing}).all():
@@ -80,9 +80,4 @@ _GEOMETRY = sa.text("SELECT id, CAST(geometry AS text) FROM zones WHERE id IN :i
     sa.bindparam("ids", expanding=True))
 
 
-def geometry_unless_held(zone: str, held: str) -> str:
-    """The SQL of a zone's geometry as text, NULL for the zones whose ids the int array ``held`` names."""
-    return f"CASE WHEN {zone}.id = ANY(CAST({held} AS int[])) THEN NULL ELSE CAST({zone}.geometry AS text) END"
-
-
-__all__ = ["ZoneShapes", "geometry_unless_held"]
+__all__ = ["ZoneShapes"]

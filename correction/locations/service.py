@@ -229,10 +229,18 @@ _ACTIVE_ZONES = sa.select(Zone.id, Zone.kind, Zone.name, Zone.geometry, Zone.app
 # Traccar Client's single-fix requests). The count tells a one-statement ingest that someone evaluated
 # while it waited (locations.settle). Text, so that no ``onupdate`` of the model touches the row.
 _LOCK_PERSON = sa.text("UPDATE supervisees SET location_seq = location_seq + 1 WHERE id = :supervisee_id")
-_REAL_FIX_BEFORE = (
-    sa.select(*_EVALUATED).where(LocationFix.supervisee_id == sa.bindparam("supervisee_id"),
-                                 LocationFix.recorded_at < sa.bindparam("before"), LocationFix.is_mock.is_(False))
-    .order_by(LocationFix.recorded_at.desc()).limit(1))
+# The person's last real fix before ``before``, asked as "the greatest (person, time) below (this
+# person, before)" and then checked to be theirs: a plan cached while the table was small (PostgreSQL
+# prepares a statement run often and keeps its generic plan) can read and sort every fix the person
+# has for the plain question; for this one every plan walks the unique index back from one point.
+_LAST_BELOW = (
+    sa.select(LocationFix.supervisee_id, *_EVALUATED)
+    .where(sa.tuple_(LocationFix.supervisee_id, LocationFix.recorded_at)
+           < sa.tuple_(sa.bindparam("supervisee_id", type_=LocationFix.supervisee_id.type),
+                       sa.bindparam("before", type_=LocationFix.recorded_at.type)), LocationFix.is_mock.is_(False))
+    .order_by(LocationFix.supervisee_id.desc(), LocationFix.recorded_at.desc()).limit(1).subquery())
+_REAL_FIX_BEFORE = sa.select(*(_LAST_BELOW.c[c.key] for c in _EVALUATED)).where(
+    _LAST_BELOW.c.supervisee_id == sa.bindparam("supervisee_id"))
 _DAWN = datetime(1970, 1, 1, tzinfo=UTC)
 _REAL_FIXES_SINCE = (
     sa.select(*_EVALUATED).where(LocationFix.supervisee_id == sa.bindparam("supervisee_id"),

@@ -101,7 +101,10 @@ _RESTORE = sa.text("UPDATE zone_states SET last_fix_at = :last_fix_at "
 # and the one its snapshot saw). A zone's geometry comes unless its id is in ``:held_zones``
 # (``ZoneShapes.held_for``). The zone states' last fix moves only when fixes were stored and
 # nobody evaluated since the snapshot; the keys are those service.zone_keys gives for the zones that
-# apply from the first new fix on.
+# apply from the first new fix on. The last real fix before the new ones is asked as service's
+# ``_REAL_FIX_BEFORE`` is (the greatest (person, time) below theirs, then checked to be theirs), so
+# that the plan PostgreSQL keeps for the prepared statement walks the index back one row, whatever
+# the table's size when the plan was made.
 READS = """
 zone AS (
     SELECT z.id, z.kind, z.name,
@@ -122,9 +125,12 @@ SELECT seen.id, seen.location_seq = seen.seen_seq + 1 AS current,
         FROM zone) AS zones,
        (SELECT json_agg(json_build_array(zone_key, state, candidate, last_fix_at))
         FROM zone_states WHERE supervisee_id = seen.id) AS states,
-       (SELECT json_build_array(recorded_at, lat, lon, accuracy_m) FROM location_fixes
-        WHERE supervisee_id = seen.id AND recorded_at < (SELECT min(recorded_at) FROM fix) AND NOT is_mock
-        ORDER BY recorded_at DESC LIMIT 1) AS previous
+       (SELECT json_build_array(recorded_at, lat, lon, accuracy_m) FROM (
+            SELECT supervisee_id, recorded_at, lat, lon, accuracy_m FROM location_fixes
+            WHERE (supervisee_id, recorded_at) < (seen.id, (SELECT coalesce(min(recorded_at), '-infinity') FROM fix))
+              AND NOT is_mock
+            ORDER BY supervisee_id DESC, recorded_at DESC LIMIT 1) AS last
+        WHERE last.supervisee_id = seen.id) AS previous
 FROM seen"""
 
 

@@ -28,9 +28,9 @@ def ingest(session, settings, person: Supervisee, raw_fixes: list[Any], *, sourc
     result, good = service.sort_out(settings, raw_fixes, now)
     if good:
         sender = ("person", person.id)
-        row = _BATCH.one_or_none(session, {"fixes": as_json(good), "supervisee_id": person.id,
-                                           "received_at": now, "source": source,
-                                           "held_zones": shapes.held_for(sender)})
+        row = settle.read(_BATCH.one_or_none(session, {"fixes": as_json(good), "supervisee_id": person.id,
+                                                       "received_at": now, "source": source,
+                                                       "held_zones": settle.held_zones(shapes, sender)}))
         fixes = settle.stored(row, good, source)
         result.stored, result.skipped = len(fixes), len(good) - len(fixes)
         if fixes:

@@ -41,11 +41,11 @@ def ingest_fix(session, settings, key: str, raw_fix: dict[str, Any], *, source: 
     if not key or len(key) > 200:
         return None
     sender = ("key", hash_token(key))
-    row = _ONE_FIX.one_or_none(session, {
+    row = settle.read(_ONE_FIX.one_or_none(session, {
         **fix.model_dump(), "key_hash": sender[1], "source": source, "now": now,
         "issued_after": now - timedelta(days=settings.INGEST_KEY_TTL_DAYS),
         "touch_before": now - timedelta(seconds=settings.TOKEN_TOUCH_INTERVAL_SECONDS),
-        "held_zones": shapes.held_for(sender)})
+        "held_zones": settle.held_zones(shapes, sender)}))
     if row is None:
         return None
     fixes = settle.stored(row, [fix], source)

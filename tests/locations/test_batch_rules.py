@@ -44,7 +44,8 @@ def test_every_fix_of_a_batch_gets_the_refusal_fix_refusal_gives(spec):
 def _row(sent: list[FixIn], stored_ones: list[FixIn]):
     """What the batch statement gives back: ids and times of the stored fixes, in time order."""
     ordered = sorted(stored_ones, key=lambda f: f.recorded_at)
-    return SimpleNamespace(fix_ids=[100 + sent.index(f) for f in ordered], fix_times=[f.recorded_at for f in ordered])
+    return SimpleNamespace(fix_ids=[100 + sent.index(f) for f in ordered],
+                           fix_times=[f.recorded_at.isoformat() for f in ordered])  # as JSON has them
 
 
 @settings(max_examples=300, deadline=None)

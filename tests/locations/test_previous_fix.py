@@ -75,10 +75,10 @@ def test_the_last_real_fix_is_read_from_one_row_even_with_a_plan_made_for_a_smal
         sql, params = {
             "one fix": lambda: (single._ONE_FIX._driver_sql, {
                 **new_fix.model_dump(), "key_hash": hash_token(key), "source": "osmand", "now": newest,
-                "issued_after": newest - timedelta(days=365), "touch_before": newest, "held_zones": []}),
+                "issued_after": newest - timedelta(days=365), "touch_before": newest, "held_zones": "{}"}),
             "batch": lambda: (batch._BATCH._driver_sql, {
                 "fixes": batch.as_json([new_fix]), "supervisee_id": second.person_id, "received_at": newest,
-                "source": "app", "held_zones": []}),
+                "source": "app", "held_zones": "{}"}),
             "evaluator": lambda: _driver_form(service._REAL_FIX_BEFORE, {
                 "supervisee_id": second.person_id, "before": newest + timedelta(minutes=1)}),
         }[statement]()

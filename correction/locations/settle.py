@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from pydantic_core import from_json
 
 from ..people.models import Supervisee
-from . import service
+from . import judging, service
 from .shapes import ZoneShapes
 
 
@@ -81,12 +81,12 @@ def settle(session, settings, row: Read, fixes: list[Fix], now: datetime, *, sha
     """
     read = row.zones or []
     compiled = shapes.resolve(session, sender, [(z[0], z[3]) for z in read])
-    zones = [service.ActiveZone(z[0], z[1], z[2], compiled[z[0]], _instant(z[4]), _instant(z[5])) for z in read]
+    zones = [judging.ActiveZone(z[0], z[1], z[2], compiled[z[0]], _instant(z[4]), _instant(z[5])) for z in read]
     states = {s[0]: _State(s[0], s[1], s[2], _instant(s[3])) for s in row.states or []}
     if row.current and _usual(settings, fixes, zones, states, row.previous):
         return
     if row.current:  # the statement moved the states' last fix: put it back for the evaluator
-        _restore(session, row.id, [states[k] for k in service.zone_keys(zones) if k in states])
+        _restore(session, row.id, [states[k] for k in judging.zone_keys(zones) if k in states])
     service.evaluate(session, settings, session.get(Supervisee, row.id), fixes, now)
 
 
@@ -95,17 +95,17 @@ def _usual(settings, fixes: list[Fix], zones: list, states: dict[str, _State], p
     if any(fix.is_mock for fix in fixes):
         return False
     chain = fixes if previous is None else [_Previous(_instant(previous[0]), *previous[1:4]), *fixes]
-    if len(chain) == 2 and service.impossible_move(settings, *chain):
+    if len(chain) == 2 and judging.impossible_move(settings, *chain):
         return False
-    if len(chain) > 2 and service.impossible_moves(settings, chain)[0].any():
+    if len(chain) > 2 and judging.impossible_moves(settings, chain)[0].any():
         return False
     first = fixes[0].recorded_at
-    for key in service.zone_keys(zones):
+    for key in judging.zone_keys(zones):
         state = states.get(key)
         if state is None or state.state is None or state.candidate is not None \
                 or (state.last_fix_at is not None and first <= state.last_fix_at):
             return False
-        if service.sides_seen(zones, key, fixes) - {state.state}:
+        if judging.sides_seen(zones, key, fixes) - {state.state}:
             return False
     return True
 
@@ -127,7 +127,7 @@ _RESTORE = sa.text("UPDATE zone_states SET last_fix_at = :last_fix_at "
 # ``recorded_at``) and locking the person (CTE ``seen``: the person's id, the count the statement set
 # and the one its snapshot saw). A zone's geometry comes unless its id is in ``:held_zones``
 # (``ZoneShapes.held_for``). The zone states' last fix moves only when fixes were stored and
-# nobody evaluated since the snapshot; the keys are those service.zone_keys gives for the zones that
+# nobody evaluated since the snapshot; the keys are those judging.zone_keys gives for the zones that
 # apply from the first new fix on. The last real fix before the new ones is asked as service's
 # ``_REAL_FIX_BEFORE`` is (the greatest (person, time) below theirs, then checked to be theirs), so
 # that the plan PostgreSQL keeps for the prepared statement walks the index back one row, whatever

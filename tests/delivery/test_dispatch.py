@@ -63,16 +63,18 @@ def test_a_push_failing_three_times_is_followed_by_a_text(app, client, scene, jp
     jpush.down = True
     ask_spot_check(client, scene)
     run_dispatcher(app)
-    clock.advance(seconds=11)  # the first wait is at most DELIVERY_BACKOFF_BASE_SECONDS
+    # Each advance is past the wait (at most 10, 20, 40 s) by a margin for the real time a run takes:
+    # the dispatcher's clock moves on with it while it works (seconds, on a loaded machine).
+    clock.advance(seconds=15)
     run_dispatcher(app)
     assert sms.texts == []
-    clock.advance(seconds=21)
+    clock.advance(seconds=25)
     run_dispatcher(app)
     [text] = sms.texts
     assert text == {"phone": scene.person.supervisee.phone, "template": "SMS_SPOT_CHECK",
                     "params": {"time": "10:15"}, "biz_id": text["biz_id"]}  # due 10:15 Shanghai time
     jpush.down = False
-    clock.advance(seconds=41)
+    clock.advance(seconds=45)
     run_dispatcher(app)
     push, text_row = deliveries(app)
     assert (push.channel, push.state, push.attempts, push.last_error) == ("push", "delivered", 4, None)
@@ -191,7 +193,7 @@ def test_a_delivery_gives_up_after_its_last_try(app, client, scene, jpush, clock
     queue(app, scene.person_id, 1)
     jpush.down = True
     run_dispatcher(app)
-    clock.advance(seconds=11)
+    clock.advance(seconds=15)  # past the first wait (at most 10 s), with a margin for the run's own time
     run_dispatcher(app)
     [delivery] = deliveries(app)
     assert (delivery.state, delivery.attempts) == ("failed", 2)

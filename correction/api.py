@@ -20,7 +20,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter
 from werkzeug.routing import ValidationError as NoMatch
 
-from .database import db
+from .database import begin_request, commit_request, db, end_request
 from .errors import (HTTP_CODES, Conflict, DomainError, InvalidJson, UnsupportedMediaType,
                      ValidationFailed)
 from .ratelimit import RateLimit, check_callers, check_clients
@@ -157,6 +157,7 @@ def _handler(op: Operation) -> Callable:
 def run_unit_of_work(op: Operation, path: dict[str, Any]) -> Response:
     """Run one request as one transaction, audited, and answer through its schema."""
     session = db.session
+    begin_request()
     g.audit = AuditDraft(op.audit) if op.audit else None
     if g.audit and op.audit_target:
         g.audit.target_type = op.audit_target[0]
@@ -175,7 +176,7 @@ def run_unit_of_work(op: Operation, path: dict[str, Any]) -> Response:
         response = shape_response(op, result)
         if g.audit:
             _hooks().record_audit(session, g.audit, "ok")
-        session.commit()
+        commit_request(session)
         return response
     except sa.exc.IntegrityError as error:
         log.info("integrity conflict on %s %s: %s", op.method, op.rule, error.orig.__class__.__name__)
@@ -197,11 +198,14 @@ def run_unit_of_work(op: Operation, path: dict[str, Any]) -> Response:
     except Exception:
         _fail(session, [], "internal_error")
         raise
+    finally:
+        end_request(session)
 
 
 def _fail(session, keep: list[Callable], outcome: str) -> None:
     """Roll the request back, then write what must outlive the failure, alone."""
     session.rollback()
+    end_request(session)
     try:
         for write in keep:
             write(session)

@@ -22,7 +22,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..database import DriverStatement
+from ..database import DriverStatement, request_connection
 from ..metrics import count_fixes
 from ..security import hash_token
 from . import ingest_keys, service, settle
@@ -34,14 +34,15 @@ def ingest_fix(session, settings, key: str, raw_fix: dict[str, Any], *, source: 
                shapes: ZoneShapes) -> IngestResult | None:
     """Store and evaluate one fix sent with an ingest key; None when the key opens nothing."""
     (_, fix, refusal), = service.checked(settings, [raw_fix], now)
-    if session.get_bind().dialect.name != "postgresql" or fix is None or refusal is not None:
+    connection = request_connection(session)  # the session, if it is needed, takes this over
+    if connection.dialect.name != "postgresql" or fix is None or refusal is not None:
         person = ingest_keys.person_for_key(session, settings, key, now)
         return None if person is None else service.ingest(session, settings, person, [raw_fix], source=source,
                                                           now=now)
     if not key or len(key) > 200:
         return None
     sender = ("key", hash_token(key))
-    row = settle.read(_ONE_FIX.one_or_none(session, {
+    row = settle.read(_ONE_FIX.one_or_none(connection, {
         **fix.model_dump(), "key_hash": sender[1], "source": source, "now": now,
         "issued_after": now - timedelta(days=settings.INGEST_KEY_TTL_DAYS),
         "touch_before": now - timedelta(seconds=settings.TOKEN_TOUCH_INTERVAL_SECONDS),

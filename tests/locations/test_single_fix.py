@@ -15,9 +15,11 @@ from urllib.parse import urlencode
 import pytest
 import sqlalchemy as sa
 
+from correction import database
 from correction.database import db
+from correction.locations import service
 from correction.locations.models import ZoneState
-from tests.assertions import alerts
+from tests.assertions import alerts, error_of, stored_fixes
 from tests.factories import API, INSIDE, INSIDE_2, OUTSIDE, SQUARE
 
 OSMAND = f"{API}/ingest/osmand"
@@ -73,6 +75,42 @@ def test_a_fix_inside_the_zones_costs_one_statement(app, client, phone, clock):
     assert len(statements) == 2, statements
     state = permitted_state(app, scene.person_id)
     assert (state.state, state.candidate, state.last_fix_at) == ("inside", None, start + timedelta(minutes=3))
+
+
+@pytest.mark.postgresql_only
+def test_the_usual_fix_opens_no_orm_session_and_gives_its_connection_back(app, client, phone, clock, monkeypatch):
+    scene, key = phone
+    start = clock() - timedelta(minutes=10)
+    for minute in range(2):
+        assert osmand(client, key, start + timedelta(minutes=minute), INSIDE).status_code == 200
+    opened = []
+    real_init = database.Session.__init__
+    monkeypatch.setattr(database.Session, "__init__", lambda self, *a, **kw: (opened.append(1), real_init(self, *a, **kw)))
+    assert osmand(client, key, start + timedelta(minutes=2), INSIDE_2).status_code == 200
+    assert opened == []
+    monkeypatch.undo()
+    assert [f.recorded_at for f in stored_fixes(app, scene.person_id)][-1] == start + timedelta(minutes=2)
+    with app.app_context():
+        assert db.engine.pool.checkedout() == 0
+
+
+def test_a_fix_whose_evaluation_fails_is_not_kept_and_its_retry_is_evaluated(app, client, phone, clock, monkeypatch):
+    """The fix and what its evaluation raises are one transaction: a retry is not a duplicate left unjudged."""
+    scene, key = phone
+    at = clock() - timedelta(minutes=5)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("evaluation broke")
+
+    monkeypatch.setattr(service, "_check_mock", broken)
+    assert error_of(osmand(client, key, at, INSIDE, mock="true"), 500)["code"] == "internal_error"
+    assert stored_fixes(app, scene.person_id) == [] and alerts(app, scene.person_id) == []
+    with app.app_context():
+        assert db.engine.pool.checkedout() == 0
+    monkeypatch.undo()
+    assert osmand(client, key, at, INSIDE, mock="true").status_code == 200
+    assert [f.recorded_at for f in stored_fixes(app, scene.person_id)] == [at]
+    assert [a.type for a in alerts(app, scene.person_id)] == ["mock_location"]
 
 
 def test_a_changed_permitted_area_counts_for_the_next_fix(app, client, make, phone, clock):

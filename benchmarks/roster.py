@@ -26,10 +26,10 @@ NOW = datetime(2026, 11, 25, 2, 0, tzinfo=timezone.utc)
 FILL = [
     """INSERT INTO supervisees (office_id, officer_id, name, phone, password_hash, national_id_hash, national_id_last4,
          sentence_type, supervision_start, supervision_end, level, status, failed_logins, password_change_required,
-         created_at, updated_at, location_seq)
+         created_at, updated_at)
        SELECT :office, :officer, '对象' || n, '139' || lpad(n::text, 8, '0'), 'x', md5(n::text) || md5('x' || n),
          lpad((n % 10000)::text, 4, '0'), 'probation', '2026-01-01', '2027-12-31',
-         (ARRAY['strict','normal','lenient'])[1 + n % 3], 'active', 0, false, :now, :now, 0
+         (ARRAY['strict','normal','lenient'])[1 + n % 3], 'active', 0, false, :now, :now
        FROM generate_series(1, :n) n""",
     """INSERT INTO checkins (supervisee_id, office_id, kind, outcome, window_key, window_closes_at, received_at,
          lat, lon, accuracy_m, is_mock)

@@ -1,6 +1,6 @@
 """A batch from the app in one database round trip (PostgreSQL), as ``single`` does a real client's fix.
 
-One statement takes the person's evaluation lock (bumping ``supervisees.location_seq``), stores
+One statement takes the person's evaluation lock (bumping its count in ``location_locks``), stores
 the batch from one JSON text, moves the zone states' last fix and reads what evaluating the
 new fixes needs (``settle.READS``); ``settle`` decides whether anything more must happen. Other
 databases go the way of ``service.ingest``.
@@ -49,18 +49,19 @@ def as_json(fixes: list[FixIn]) -> str:
     return to_json([vars(fix) for fix in fixes]).decode()
 
 
-# The lock and the fixes in one go: storing a fix takes a key share on the person's row through its
-# foreign key, which the lock's FOR NO KEY UPDATE does not conflict with. The reads are settle's.
+# The lock, then the fixes, in one go (the lock as single's statement takes it). The reads are settle's.
 _BATCH = DriverStatement("""
-WITH person AS (
-    UPDATE supervisees SET location_seq = location_seq + 1 WHERE id = :supervisee_id
-    RETURNING id, location_seq
+WITH locked AS (
+    INSERT INTO location_locks (supervisee_id, seq) VALUES (CAST(:supervisee_id AS int), 1)
+    ON CONFLICT (supervisee_id) DO UPDATE SET seq = location_locks.seq + 1
+    RETURNING supervisee_id AS id, seq AS location_seq
 ), seen AS (
-    SELECT person.*, (SELECT location_seq FROM supervisees WHERE id = person.id) AS seen_seq FROM person
+    SELECT locked.*, coalesce((SELECT seq FROM location_locks WHERE supervisee_id = locked.id), 0) AS seen_seq
+    FROM locked
 ), fix AS (
     INSERT INTO location_fixes (supervisee_id, received_at, source, recorded_at, lat, lon, accuracy_m, speed_mps,
                                 heading, altitude_m, battery, is_mock)
-    SELECT person.id, :received_at, :source, u.* FROM person, json_to_recordset(CAST(:fixes AS json)) AS u(
+    SELECT seen.id, :received_at, :source, u.* FROM seen, json_to_recordset(CAST(:fixes AS json)) AS u(
         recorded_at timestamptz, lat float8, lon float8, accuracy_m float8, speed_mps float8, heading float8,
         altitude_m float8, battery float8, is_mock boolean)
     ON CONFLICT (supervisee_id, recorded_at) DO NOTHING

@@ -184,12 +184,13 @@ def active_zones(session, person_id: int, since: datetime) -> list[ActiveZone]:
 _ACTIVE_ZONES = sa.select(Zone.id, Zone.kind, Zone.name, Zone.geometry, Zone.applies_from, Zone.applies_until).where(
     Zone.supervisee_id == sa.bindparam("supervisee_id"), Zone.active,
     sa.or_(Zone.applies_until.is_(None), Zone.applies_until >= sa.bindparam("since")))
-# An UPDATE of a column no key uses locks the row FOR NO KEY UPDATE: evaluators of one person queue,
-# but the key-share lock that storing a fix takes through its foreign key does not conflict with it,
-# so two uploads that both stored first cannot deadlock waiting for each other (FOR UPDATE did, under
-# Traccar Client's single-fix requests). The count tells a one-statement ingest that someone evaluated
-# while it waited (locations.settle). Text, so that no ``onupdate`` of the model touches the row.
-_LOCK_PERSON = sa.text("UPDATE supervisees SET location_seq = location_seq + 1 WHERE id = :supervisee_id")
+# The person's evaluation lock: evaluators of one person queue on their row of ``location_locks`` (the
+# first lock makes it). It is not the person's own row, which storing a fix takes a key share on through
+# its foreign key: two uploads that both stored first cannot deadlock waiting for each other (FOR UPDATE
+# of the person's row did, under Traccar Client's single-fix requests). The count tells a one-statement
+# ingest that someone evaluated while it waited (locations.settle).
+_LOCK_PERSON = sa.text("INSERT INTO location_locks (supervisee_id, seq) VALUES (:supervisee_id, 1) "
+                       "ON CONFLICT (supervisee_id) DO UPDATE SET seq = location_locks.seq + 1")
 # The person's last real fix before ``before``, asked as "the greatest (person, time) below (this
 # person, before)" and then checked to be theirs: a plan cached while the table was small (PostgreSQL
 # prepares a statement run often and keeps its generic plan) can read and sort every fix the person

@@ -2,7 +2,7 @@
 
 Traccar Client and OwnTracks send a request per fix, so what a fix costs besides its INSERT is
 what ingest costs. On PostgreSQL one statement looks the ingest key up, takes the person's
-evaluation lock (bumping ``supervisees.location_seq``), stores the fix, notes the key's use, moves
+evaluation lock (bumping its count in ``location_locks``), stores the fix, notes the key's use, moves
 the zone states' last fix, and reads what evaluating the fix needs: the person's zones, zone states
 and their last real fix before this one. The reads of one statement share the snapshot it took
 before it waited for the lock; the count says whether anyone evaluated in between (it is then more
@@ -58,30 +58,35 @@ def ingest_fix(session, settings, key: str, raw_fix: dict[str, Any], *, source: 
 
 
 # The key and the lock first (as service.evaluate takes it), then the fix (the key's device is found
-# first, and the person by its primary key, whatever the planner thinks of the tables' sizes): a fix's
-# foreign key takes a key share on the person's row, which the lock's FOR NO KEY UPDATE does not
-# conflict with. The reads that follow are settle's.
+# first, and the person by its primary key, whatever the planner thinks of the tables' sizes). The lock
+# is the person's row of ``location_locks`` (made by the first lock), so a fix's foreign key, which
+# takes a key share on the person's own row, meets no lock of ours. The reads that follow are settle's.
 _ONE_FIX = DriverStatement("""
 WITH device AS MATERIALIZED (
     SELECT id, supervisee_id, ingest_key_last_used_at FROM devices
     WHERE ingest_key_hash = :key_hash AND active AND ingest_key_issued_at > :issued_after
 ), person AS (
-    UPDATE supervisees AS s SET location_seq = s.location_seq + 1
-    FROM device AS d
-    WHERE s.id = (SELECT supervisee_id FROM device) AND d.supervisee_id = s.id AND s.status = 'active'
-    RETURNING s.id, s.office_id, s.location_seq, d.id AS device_id, d.ingest_key_last_used_at AS last_used_at
+    SELECT s.id, s.office_id, d.id AS device_id, d.ingest_key_last_used_at AS last_used_at
+    FROM supervisees AS s JOIN device AS d ON d.supervisee_id = s.id
+    WHERE s.id = (SELECT supervisee_id FROM device) AND s.status = 'active'
+), locked AS (
+    INSERT INTO location_locks (supervisee_id, seq) SELECT id, 1 FROM person
+    ON CONFLICT (supervisee_id) DO UPDATE SET seq = location_locks.seq + 1
+    RETURNING supervisee_id, seq
 ), seen AS (
-    SELECT person.*, (SELECT location_seq FROM supervisees WHERE id = person.id) AS seen_seq FROM person
+    SELECT person.*, locked.seq AS location_seq,
+           coalesce((SELECT seq FROM location_locks WHERE supervisee_id = person.id), 0) AS seen_seq
+    FROM person JOIN locked ON locked.supervisee_id = person.id
 ), fix AS (
     INSERT INTO location_fixes (supervisee_id, received_at, source, recorded_at, lat, lon, accuracy_m, speed_mps,
                                 heading, altitude_m, battery, is_mock)
     SELECT id, :now, :source, CAST(:recorded_at AS timestamptz), CAST(:lat AS float8), CAST(:lon AS float8),
            CAST(:accuracy_m AS float8), CAST(:speed_mps AS float8), CAST(:heading AS float8),
            CAST(:altitude_m AS float8), CAST(:battery AS float8), CAST(:is_mock AS boolean)
-    FROM person
+    FROM seen
     ON CONFLICT (supervisee_id, recorded_at) DO NOTHING
     RETURNING id, recorded_at
 ), touch AS (
-    UPDATE devices SET ingest_key_last_used_at = :now FROM person
-    WHERE devices.id = person.device_id AND (person.last_used_at IS NULL OR person.last_used_at <= :touch_before)
+    UPDATE devices SET ingest_key_last_used_at = :now FROM seen
+    WHERE devices.id = seen.device_id AND (seen.last_used_at IS NULL OR seen.last_used_at <= :touch_before)
 ), """ + settle.READS)

@@ -124,10 +124,6 @@ class Supervisee(db.Model):
     password_change_required: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
-    # Bumped by every evaluation of the person's fixes, which it also locks the row for: an ingest
-    # (a single fix or a batch) that reads the zone state in the statement that takes the lock knows
-    # by it that nobody evaluated in between (locations.settle).
-    location_seq: Mapped[int] = mapped_column(default=0, server_default="0")
 
     devices: Mapped[list["Device"]] = relationship(back_populates="supervisee", lazy="raise")
 

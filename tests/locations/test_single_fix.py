@@ -181,8 +181,7 @@ def test_what_another_evaluator_changed_while_the_fix_waited_is_not_overlooked(a
         assert osmand(client, key, start + timedelta(minutes=minute), INSIDE).status_code == 200
     with app.app_context():
         other = db.engine.connect()
-    other.execute(sa.text("UPDATE supervisees SET location_seq = location_seq + 1 WHERE id = :id"),
-                  {"id": scene.person_id})
+    other.execute(service._LOCK_PERSON, {"supervisee_id": scene.person_id})  # another evaluator holds the lock
     other.execute(sa.text("UPDATE zone_states SET candidate = 'outside', candidate_since = :at, candidate_count = 1, "
                           "last_fix_at = :at WHERE supervisee_id = :id"),
                   {"id": scene.person_id, "at": start + timedelta(minutes=2)})

@@ -49,16 +49,11 @@ def as_json(fixes: list[FixIn]) -> str:
     return to_json([vars(fix) for fix in fixes]).decode()
 
 
-# The lock, then the fixes, in one go (the lock as single's statement takes it). The reads are settle's.
+# The lock, then the fixes, in one go (settle.LOCK, as single's statement takes it). The reads are settle's.
 _BATCH = DriverStatement("""
-WITH locked AS (
-    INSERT INTO location_locks (supervisee_id, seq) VALUES (CAST(:supervisee_id AS int), 1)
-    ON CONFLICT (supervisee_id) DO UPDATE SET seq = location_locks.seq + 1
-    RETURNING supervisee_id AS id, seq AS location_seq
-), seen AS (
-    SELECT locked.*, coalesce((SELECT seq FROM location_locks WHERE supervisee_id = locked.id), 0) AS seen_seq
-    FROM locked
-), fix AS (
+WITH person AS (
+    SELECT CAST(:supervisee_id AS int) AS id
+),""" + settle.LOCK + """ fix AS (
     INSERT INTO location_fixes (supervisee_id, received_at, source, recorded_at, lat, lon, accuracy_m, speed_mps,
                                 heading, altitude_m, battery, is_mock)
     SELECT seen.id, :received_at, :source, u.* FROM seen, json_to_recordset(CAST(:fixes AS json)) AS u(

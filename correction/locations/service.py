@@ -188,7 +188,7 @@ _ACTIVE_ZONES = sa.select(Zone.id, Zone.kind, Zone.name, Zone.geometry, Zone.app
 # first lock makes it). It is not the person's own row, which storing a fix takes a key share on through
 # its foreign key: two uploads that both stored first cannot deadlock waiting for each other (FOR UPDATE
 # of the person's row did, under Traccar Client's single-fix requests). The count tells a one-statement
-# ingest that someone evaluated while it waited (locations.settle).
+# ingest that someone evaluated while it waited (the same upsert in its statement: settle.LOCK).
 _LOCK_PERSON = sa.text("INSERT INTO location_locks (supervisee_id, seq) VALUES (:supervisee_id, 1) "
                        "ON CONFLICT (supervisee_id) DO UPDATE SET seq = location_locks.seq + 1")
 # The person's last real fix before ``before``, asked as "the greatest (person, time) below (this

@@ -123,6 +123,21 @@ def _instant(text: str | None) -> datetime | None:
 _RESTORE = sa.text("UPDATE zone_states SET last_fix_at = :last_fix_at "
                    "WHERE supervisee_id = :supervisee_id AND zone_key = :zone_key")
 
+# The person's evaluation lock in the one statement, after a CTE ``person`` (one row: the person's ``id``,
+# and whatever else the statement carries along): their row of ``location_locks`` bumped as
+# service._LOCK_PERSON bumps it (the first lock makes it), and ``seen``: ``person`` with the count the
+# statement set (``location_seq``) and the one its snapshot saw (``seen_seq``, 0 before the first lock).
+LOCK = """
+locked AS (
+    INSERT INTO location_locks (supervisee_id, seq) SELECT id, 1 FROM person
+    ON CONFLICT (supervisee_id) DO UPDATE SET seq = location_locks.seq + 1
+    RETURNING supervisee_id, seq
+), seen AS (
+    SELECT person.*, locked.seq AS location_seq,
+           coalesce((SELECT seq FROM location_locks WHERE supervisee_id = person.id), 0) AS seen_seq
+    FROM person JOIN locked ON locked.supervisee_id = person.id
+),"""
+
 # The parts of the one statement that follow storing the fixes (CTE ``fix``, whose rows have
 # ``recorded_at``) and locking the person (CTE ``seen``: the person's id, the count the statement set
 # and the one its snapshot saw). A zone's geometry comes unless its id is in ``:held_zones``

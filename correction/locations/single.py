@@ -69,15 +69,7 @@ WITH device AS MATERIALIZED (
     SELECT s.id, s.office_id, d.id AS device_id, d.ingest_key_last_used_at AS last_used_at
     FROM supervisees AS s JOIN device AS d ON d.supervisee_id = s.id
     WHERE s.id = (SELECT supervisee_id FROM device) AND s.status = 'active'
-), locked AS (
-    INSERT INTO location_locks (supervisee_id, seq) SELECT id, 1 FROM person
-    ON CONFLICT (supervisee_id) DO UPDATE SET seq = location_locks.seq + 1
-    RETURNING supervisee_id, seq
-), seen AS (
-    SELECT person.*, locked.seq AS location_seq,
-           coalesce((SELECT seq FROM location_locks WHERE supervisee_id = person.id), 0) AS seen_seq
-    FROM person JOIN locked ON locked.supervisee_id = person.id
-), fix AS (
+),""" + settle.LOCK + """ fix AS (
     INSERT INTO location_fixes (supervisee_id, received_at, source, recorded_at, lat, lon, accuracy_m, speed_mps,
                                 heading, altitude_m, battery, is_mock)
     SELECT id, :now, :source, CAST(:recorded_at AS timestamptz), CAST(:lat AS float8), CAST(:lon AS float8),

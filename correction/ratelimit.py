@@ -67,6 +67,8 @@ def _storage_options(settings) -> dict[str, Any]:
 
 def check_clients(limits: tuple[RateLimit, ...]) -> None:
     """Count this request against each limit's per-client count; 429 past one."""
+    if not _enabled():
+        return
     for limit in limits:
         if limit.per_client and _applies(limit):
             _hit(limit.scope, limit.per_client, "client", request.remote_addr or "unknown",
@@ -75,6 +77,8 @@ def check_clients(limits: tuple[RateLimit, ...]) -> None:
 
 def check_callers(limits: tuple[RateLimit, ...]) -> None:
     """Count this request against each limit's per-caller count; 429 past one."""
+    if not _enabled():
+        return
     for limit in limits:
         if not limit.per_caller or not _applies(limit):
             continue
@@ -82,6 +86,10 @@ def check_callers(limits: tuple[RateLimit, ...]) -> None:
         if caller is not None:
             _hit(limit.scope, limit.per_caller, "caller", caller,
                  "Too many requests from this caller; wait and try again.")
+
+
+def _enabled() -> bool:
+    return current_app.config["SETTINGS"].RATELIMIT_ENABLED  # off: not even the caller's key is worked out
 
 
 def _applies(limit: RateLimit) -> bool:
@@ -99,8 +107,6 @@ def _caller(limit: RateLimit) -> str | None:
 
 def _hit(scope: str, setting: str, kind: str, who: str, message: str) -> None:
     settings = current_app.config["SETTINGS"]
-    if not settings.RATELIMIT_ENABLED:
-        return
     item = parse(getattr(settings, setting))
     limiter: MovingWindowRateLimiter = current_app.extensions[EXTENSION]
     try:

@@ -5,7 +5,7 @@ from flask import current_app, g, request
 
 from ..api import ApiBlueprint, png_response
 from ..database import db
-from ..people.access import current_principal
+from ..people.access import caller_row, current_principal
 from ..ratelimit import RateLimit
 from ..people.models import Officer, Supervisee
 from ..people.schemas import SuperviseeOut
@@ -72,20 +72,20 @@ def reset_device(supervisee_id: int):
 def change_password(body: PasswordChange):
     settings = current_app.config["SETTINGS"]
     accounts.change_password(db.session, settings, current_app.extensions["correction.hasher"],
-                             current_principal(), g.caller_row, current=body.current_password,
+                             current_principal(), caller_row(db.session), current=body.current_password,
                              new=body.new_password, client=request.remote_addr, now=now())
 
 
 @bp.operation("GET", "/auth/totp/enrolment", summary="Your pending TOTP secret (only until it is enrolled)",
               response=TotpEnrolmentOut, auth="officer", audit="auth.totp_enrolment_read", errors=(409,))
 def totp_enrolment():
-    return enrolment.pending_enrolment(current_app.config["SETTINGS"], g.caller_row)
+    return enrolment.pending_enrolment(current_app.config["SETTINGS"], caller_row(db.session))
 
 
 @bp.operation("GET", "/auth/totp/enrolment.png", summary="Your pending TOTP secret as a QR code to scan",
               auth="officer", audit="auth.totp_enrolment_read", media_type="image/png", errors=(409,))
 def totp_enrolment_png():
-    pending = enrolment.pending_enrolment(current_app.config["SETTINGS"], g.caller_row)
+    pending = enrolment.pending_enrolment(current_app.config["SETTINGS"], caller_row(db.session))
     return png_response(enrolment.qr_png(pending["provisioning_uri"]))
 
 
@@ -93,7 +93,7 @@ def totp_enrolment_png():
               body=TotpEnrolment, status=204, auth="officer", audit="auth.totp_enrolment",
               errors=(409, 422, 423), rate_limit=LOGIN_LIMIT)  # guessing a code is a login
 def finish_totp_enrolment(body: TotpEnrolment):
-    enrolment.finish_enrolment(db.session, current_app.config["SETTINGS"], g.caller_row, body.code,
+    enrolment.finish_enrolment(db.session, current_app.config["SETTINGS"], caller_row(db.session), body.code,
                                client=request.remote_addr, now=now())
 
 

@@ -40,12 +40,12 @@ def authenticate(requirement: str) -> None:
     if token is None:
         raise Unauthorized("Send a bearer token in the Authorization header.",
                            headers={"WWW-Authenticate": "Bearer"})
-    principal, g.caller_row = resolve_token(db.session, current_app.config["SETTINGS"], token, now())
+    principal, caller = resolve_token(db.session, current_app.config["SETTINGS"], token, now())
     g.principal = principal
-    if g.caller_row.password_change_required and request.endpoint not in _OPEN_WHILE_PASSWORD_CHANGE_REQUIRED:
+    if caller.password_change_required and request.endpoint not in _OPEN_WHILE_PASSWORD_CHANGE_REQUIRED:
         raise Forbidden("Change the password you were given before going on (POST /auth/password).",
                         code="password_change_required")
-    if principal.is_officer and g.caller_row.totp_enrolment_required \
+    if caller.totp_enrolment_required \
             and request.endpoint not in _OPEN_WHILE_TOTP_ENROLMENT_REQUIRED:
         raise Forbidden("Enrol your TOTP before going on (GET, then POST /auth/totp/enrolment).",
                         code="totp_enrolment_required")

@@ -4,12 +4,13 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 import pyotp
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 
-from ..database import insert_for
+from ..database import insert_for, request_connection
 from ..errors import Forbidden, Unauthorized
 from ..events import Breach, publish
 from ..people.models import Device, Office, Officer, Supervisee
@@ -118,42 +119,57 @@ def _active_device(session, supervisee_id: int) -> Device | None:
                            ).scalar_one_or_none()
 
 
-def resolve_token(session, settings, raw_token: str, now: datetime, *,
-                  touch: bool = True) -> tuple[Principal, Officer | Supervisee]:
-    """Return the principal a bearer token stands for and its row, touching the token's last use.
+class Caller(NamedTuple):
+    """What the guard needs of a token's holder besides the principal (the row itself: ``caller_row``)."""
 
-    The caller should hold on to the row for the request: the session keeps only weak
-    references, and endpoints that load the caller again then find it without a query.
-    ``touch=False`` leaves the last use alone: a page polling by itself is not the officer at
-    work, and must not keep an unattended session from its idle lock.
+    password_change_required: bool
+    totp_enrolment_required: bool
+
+
+def resolve_token(session, settings, raw_token: str, now: datetime, *,
+                  touch: bool = True) -> tuple[Principal, Caller]:
+    """Return the principal a bearer token stands for and what the guard checks, touching the token's last use.
+
+    One Core statement on the request's connection (``request_connection``) reads the token with its
+    holder, officer or supervisee, and the bureau: an authenticated request that needs no ORM (a
+    phone's batch of fixes) never opens the session, and one that does has it take that
+    connection over. ``touch=False`` leaves the last use alone: a page polling by itself is not the
+    officer at work, and must not keep an unattended session from its idle lock.
     """
-    found = session.execute(_TOKEN, {"token_hash": hash_token(raw_token)}).one_or_none()
-    row, person, bureau_id = found if found is not None else (None, None, None)
+    connection = request_connection(session)
+    row = connection.execute(_TOKEN, {"token_hash": hash_token(raw_token)}).one_or_none()
     if row is None or row.revoked_at is not None:
         raise Unauthorized("The token is not valid; log in again.", code="token_invalid")
     idle_limit = timedelta(minutes=settings.OFFICER_IDLE_TIMEOUT_MINUTES)
     if now >= row.expires_at or (row.officer_id and now - row.last_used_at > idle_limit):
         raise Unauthorized("The session has expired; log in again.", code="token_expired")
     if touch and now - row.last_used_at >= timedelta(seconds=settings.TOKEN_TOUCH_INTERVAL_SECONDS):
-        session.execute(sa.update(AuthToken).where(AuthToken.id == row.id).values(last_used_at=now))
+        connection.execute(sa.update(AuthToken).where(AuthToken.id == row.id).values(last_used_at=now))
     if row.officer_id:
-        officer = session.get(Officer, row.officer_id)
-        if not officer.active:
+        if not row.officer_active:
             raise Unauthorized("The account is disabled.", code="token_invalid")
-        return Principal("officer", officer.id, officer.bureau_id, officer.office_id, officer.role,
-                         row.id, officer.username), officer
-    if person.status != "active":
+        return (Principal("officer", row.officer_id, row.officer_bureau_id, row.officer_office_id, row.role,
+                          row.id, row.username),
+                Caller(row.officer_password_change_required, row.totp_enrolled_at is None))
+    if row.status != "active":
         raise Unauthorized("Supervision has ended for this account.", code="token_invalid")
-    return Principal("supervisee", person.id, bureau_id, person.office_id, None, row.id, person.phone[-4:],
-                     row.device_id), person
+    return (Principal("supervisee", row.supervisee_id, row.bureau_id, row.office_id, None, row.id, row.phone[-4:],
+                      row.device_id),
+            Caller(row.password_change_required, False))
 
 
-# Every authenticated request runs this: composed once (see database.prebuilt). A supervisee's token
-# brings its person and bureau in the same round trip (a phone's requests are most of the traffic);
-# an officer's, none, and the officer is loaded by its key.
-_TOKEN = (sa.select(AuthToken, Supervisee, Office.bureau_id)
+# Every authenticated request runs this (composed once: a Core statement's compiled form is cached by it).
+_TOKEN = (sa.select(AuthToken.id, AuthToken.officer_id, AuthToken.supervisee_id, AuthToken.device_id,
+                    AuthToken.expires_at, AuthToken.last_used_at, AuthToken.revoked_at,
+                    Supervisee.office_id, Supervisee.status, Supervisee.phone, Supervisee.password_change_required,
+                    Office.bureau_id,
+                    Officer.bureau_id.label("officer_bureau_id"), Officer.office_id.label("officer_office_id"),
+                    Officer.role, Officer.username, Officer.active.label("officer_active"),
+                    Officer.password_change_required.label("officer_password_change_required"),
+                    Officer.totp_enrolled_at)
           .outerjoin(Supervisee, Supervisee.id == AuthToken.supervisee_id)
           .outerjoin(Office, Office.id == Supervisee.office_id)
+          .outerjoin(Officer, Officer.id == AuthToken.officer_id)
           .where(AuthToken.token_hash == sa.bindparam("token_hash")))
 
 

@@ -10,7 +10,7 @@ from ..api import png_response
 from ..auth import accounts, enrolment, service
 from ..auth.schemas import OfficerLogin, PasswordChange, TotpEnrolment
 from ..database import db
-from ..people.access import current_principal
+from ..people.access import caller_row, current_principal
 from ..ratelimit import RateLimit
 from ..time import now
 from . import LANGUAGE_COOKIE, LOCALES
@@ -73,7 +73,7 @@ def logout():
 @bp.page("GET", "/enrol", audit="auth.totp_enrolment_read")
 def enrol():
     """The first-login TOTP enrolment: the secret as a QR code to scan, and a code to confirm it."""
-    pending = enrolment.pending_enrolment(current_app.config["SETTINGS"], g.caller_row)
+    pending = enrolment.pending_enrolment(current_app.config["SETTINGS"], caller_row(db.session))
     return render_template("enrol.html", secret=pending["secret"], account=pending["account"],
                            issuer=pending["issuer"])
 
@@ -81,7 +81,7 @@ def enrol():
 @bp.page("GET", "/enrol.png", audit="auth.totp_enrolment_read")
 def enrol_png():
     """The pending secret's QR code."""
-    pending = enrolment.pending_enrolment(current_app.config["SETTINGS"], g.caller_row)
+    pending = enrolment.pending_enrolment(current_app.config["SETTINGS"], caller_row(db.session))
     return png_response(enrolment.qr_png(pending["provisioning_uri"]))
 
 
@@ -89,7 +89,7 @@ def enrol_png():
 def finish_enrol():
     """Confirm the enrolment with a current code."""
     body = form_of(TotpEnrolment, {"code": request.form.get("code", "")})
-    enrolment.finish_enrolment(db.session, current_app.config["SETTINGS"], g.caller_row, body.code,
+    enrolment.finish_enrolment(db.session, current_app.config["SETTINGS"], caller_row(db.session), body.code,
                                client=request.remote_addr, now=now())
     return see_other(url_for("console.alerts"))
 
@@ -97,7 +97,7 @@ def finish_enrol():
 @bp.page("GET", "/password")
 def password():
     """The password change form (forced when someone else chose the password)."""
-    return render_template("password.html", required=g.caller_row.password_change_required)
+    return render_template("password.html", required=caller_row(db.session).password_change_required)
 
 
 @bp.page("POST", "/password", audit="auth.password_change", rate_limit=LOGIN_LIMIT)
@@ -105,10 +105,11 @@ def change_password():
     """Change the password; the officer's other sessions end."""
     body = form_of(PasswordChange, {"current_password": request.form.get("current_password", ""),
                                     "new_password": request.form.get("new_password", "")})
+    officer = caller_row(db.session)
     accounts.change_password(db.session, current_app.config["SETTINGS"], current_app.extensions["correction.hasher"],
-                             current_principal(), g.caller_row, current=body.current_password,
+                             current_principal(), officer, current=body.current_password,
                              new=body.new_password, client=request.remote_addr, now=now())
-    target = url_for("console.enrol") if g.caller_row.totp_enrolment_required else url_for("console.alerts")
+    target = url_for("console.enrol") if officer.totp_enrolment_required else url_for("console.alerts")
     return see_other(target)
 
 

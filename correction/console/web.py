@@ -85,15 +85,15 @@ def _authenticate(touch: bool) -> Response | None:
     if not token or len(token) > 200:
         raise SessionEnded()
     try:
-        principal, row = resolve_token(db.session, current_app.config["SETTINGS"], token, now(), touch=touch)
+        principal, caller = resolve_token(db.session, current_app.config["SETTINGS"], token, now(), touch=touch)
     except Unauthorized as error:
         raise SessionEnded(code="session_ended", details={"reason": error.code}) from None
     if not principal.is_officer:
         raise SessionEnded()
-    g.principal, g.caller_row = principal, row
-    if row.password_change_required and request.endpoint not in _OPEN_WHILE_PASSWORD_CHANGE_REQUIRED:
+    g.principal = principal
+    if caller.password_change_required and request.endpoint not in _OPEN_WHILE_PASSWORD_CHANGE_REQUIRED:
         return see_other(url_for("console.password"))
-    if row.totp_enrolment_required and request.endpoint not in _OPEN_WHILE_TOTP_ENROLMENT_REQUIRED:
+    if caller.totp_enrolment_required and request.endpoint not in _OPEN_WHILE_TOTP_ENROLMENT_REQUIRED:
         return see_other(url_for("console.enrol"))
     return None
 

@@ -11,7 +11,6 @@ from ..api import ApiBlueprint
 from ..people.access import current_principal
 from ..database import db
 from ..errors import DomainError, Unauthorized, ValidationFailed
-from ..people.models import Supervisee
 from ..people.service import get_supervisee
 from ..ratelimit import RateLimit
 from ..time import now
@@ -76,8 +75,8 @@ def upload_locations(body: BatchIn):
     settings = _settings()
     if len(body.fixes) > settings.LOCATION_BATCH_MAX:
         raise ValidationFailed(f"At most {settings.LOCATION_BATCH_MAX} fixes per batch.", code="batch_too_large")
-    person = db.session.get(Supervisee, current_principal().id)
-    return batch.ingest(db.session, settings, person, body.fixes, source="app", now=now(), shapes=_shapes())
+    return batch.ingest(db.session, settings, current_principal().id, body.fixes, source="app", now=now(),
+                        shapes=_shapes())
 
 
 @bp.operation("POST", "/me/ingest-key", summary="Issue a new ingest key for OsmAnd/Traccar or OwnTracks",

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic_core import to_json
 
-from ..database import DriverStatement
+from ..database import DriverStatement, request_connection
 from ..people.models import Supervisee
 from . import service, settle
 from .schemas import FixIn
@@ -20,22 +20,28 @@ from .service import IngestResult
 from .shapes import ZoneShapes
 
 
-def ingest(session, settings, person: Supervisee, raw_fixes: list[Any], *, source: str, now: datetime,
+def ingest(session, settings, supervisee_id: int, raw_fixes: list[Any], *, source: str, now: datetime,
            shapes: ZoneShapes) -> IngestResult:
-    """Store the good fixes of a batch, refuse the bad ones with reasons, evaluate the new ones."""
-    if session.get_bind().dialect.name != "postgresql":
-        return service.ingest(session, settings, person, raw_fixes, source=source, now=now)
+    """Store the good fixes of a batch, refuse the bad ones with reasons, evaluate the new ones.
+
+    The usual batch runs on the request's connection (``request_connection``) and never opens the
+    ORM session; refusals to note and fixes to evaluate further do, and it takes the connection over.
+    """
+    connection = request_connection(session)
+    if connection.dialect.name != "postgresql":
+        return service.ingest(session, settings, session.get(Supervisee, supervisee_id), raw_fixes, source=source,
+                              now=now)
     result, good = service.sort_out(settings, raw_fixes, now)
     if good:
-        sender = ("person", person.id)
-        row = settle.read(_BATCH.one_or_none(session, {"fixes": as_json(good), "supervisee_id": person.id,
-                                                       "received_at": now, "source": source,
-                                                       "held_zones": settle.held_zones(shapes, sender)}))
+        sender = ("person", supervisee_id)
+        row = settle.read(_BATCH.one_or_none(connection, {"fixes": as_json(good), "supervisee_id": supervisee_id,
+                                                          "received_at": now, "source": source,
+                                                          "held_zones": settle.held_zones(shapes, sender)}))
         fixes = settle.stored(row, good, source)
         result.stored, result.skipped = len(fixes), len(good) - len(fixes)
         if fixes:
             settle.settle(session, settings, row, fixes, now, shapes=shapes, sender=sender)
-    service.finish(session, person.id, result, now)
+    service.finish(session, supervisee_id, result, now)
     return result
 
 

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from flask import g
 
 from ..errors import NotFound, Unauthorized
-from .models import Office
+from .models import Office, Officer, Supervisee
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,12 @@ def current_principal() -> Principal:
     if principal is None:
         raise Unauthorized()
     return principal
+
+
+def caller_row(session) -> Officer | Supervisee:
+    """The caller's own row, for the few endpoints that read or change it (a password, a TOTP enrolment)."""
+    principal = current_principal()
+    return session.get(Officer if principal.is_officer else Supervisee, principal.id)
 
 
 def office_scope(principal: Principal, office_id_column) -> sa.ColumnElement[bool]:

@@ -6,8 +6,10 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from correction import database
 from correction.database import db
 from correction.locations.models import LocationFix, ZoneState
+from correction.people.models import Device
 from tests.assertions import alerts
 from tests.factories import INSIDE, INSIDE_2, OUTSIDE, SQUARE, fix, upload, walk
 
@@ -38,12 +40,42 @@ def test_a_batch_inside_the_zones_is_stored_and_evaluated_in_one_statement(app, 
     statements, answer = statements_of(app, lambda: upload(
         client, scene.phone, walk(start + timedelta(minutes=10), [INSIDE, INSIDE_2] * 50)))
     assert answer.get_json() == {"stored": 100, "skipped": 0, "refused": []}
-    ours = [s for s in statements if "auth_tokens" not in s and not s.startswith("SELECT supervisees.")]
-    assert len(ours) == 1 and "INSERT INTO location_fixes" in ours[0], statements  # after the token's read
+    token, ours = statements  # the token's read (with its holder), then the batch's one statement
+    assert "FROM auth_tokens" in token and "INSERT INTO location_fixes" in ours, statements
     with app.app_context():
         state = db.session.execute(sa.select(ZoneState).where(ZoneState.supervisee_id == scene.person_id)
                                    ).scalar_one()
     assert (state.state, state.candidate, state.last_fix_at) == ("inside", None, start + timedelta(minutes=109))
+
+
+@pytest.mark.postgresql_only
+def test_the_usual_batch_opens_no_orm_session_and_gives_its_connection_back(app, client, clock, scene, monkeypatch):
+    start = clock() - timedelta(hours=3)
+    assert upload(client, scene.phone, walk(start, [INSIDE] * 3)).get_json()["stored"] == 3
+    opened = []
+    real_init = database.Session.__init__
+    monkeypatch.setattr(database.Session, "__init__", lambda self, *a, **kw: (opened.append(1), real_init(self, *a, **kw)))
+    answer = upload(client, scene.phone, walk(start + timedelta(minutes=10), [INSIDE, INSIDE_2] * 5))
+    assert answer.get_json() == {"stored": 10, "skipped": 0, "refused": []}
+    assert opened == []
+    monkeypatch.undo()
+    with app.app_context():
+        assert db.engine.pool.checkedout() == 0
+        assert db.session.execute(sa.select(sa.func.count()).select_from(LocationFix).where(
+            LocationFix.supervisee_id == scene.person_id)).scalar_one() == 13
+
+
+def test_a_batch_with_a_refusal_notes_it_on_the_phone_in_the_same_transaction(app, client, clock, scene):
+    """A refusal is written through the session, which takes the request's connection over: both commit."""
+    start = clock() - timedelta(hours=2)
+    sent = walk(start, [INSIDE] * 3) + [{"recorded_at": start.isoformat(), "lat": 99, "lon": 0, "accuracy_m": 5}]
+    answer = upload(client, scene.phone, sent).get_json()
+    assert (answer["stored"], [r["index"] for r in answer["refused"]]) == (3, [3])
+    with app.app_context():
+        assert db.engine.pool.checkedout() == 0
+        device = db.session.execute(sa.select(Device).where(Device.supervisee_id == scene.person_id,
+                                                            Device.active)).scalar_one()
+    assert (device.refused_fixes, device.last_refusal) == (1, "invalid_fix")
 
 
 def test_a_batch_that_leaves_the_area_is_evaluated_as_ever(app, client, clock, scene):

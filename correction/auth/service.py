@@ -150,7 +150,7 @@ def resolve_token(session, settings, raw_token: str, now: datetime, *,
             raise Unauthorized("The account is disabled.", code="token_invalid")
         return (Principal("officer", row.officer_id, row.officer_bureau_id, row.officer_office_id, row.role,
                           row.id, row.username),
-                Caller(row.officer_password_change_required, row.totp_enrolled_at is None))
+                Caller(row.officer_password_change_required, row.totp_enrolment_required))
     if row.status != "active":
         raise Unauthorized("Supervision has ended for this account.", code="token_invalid")
     return (Principal("supervisee", row.supervisee_id, row.bureau_id, row.office_id, None, row.id, row.phone[-4:],
@@ -166,7 +166,7 @@ _TOKEN = (sa.select(AuthToken.id, AuthToken.officer_id, AuthToken.supervisee_id,
                     Officer.bureau_id.label("officer_bureau_id"), Officer.office_id.label("officer_office_id"),
                     Officer.role, Officer.username, Officer.active.label("officer_active"),
                     Officer.password_change_required.label("officer_password_change_required"),
-                    Officer.totp_enrolled_at)
+                    Officer.totp_enrolment_required.label("totp_enrolment_required"))
           .outerjoin(Supervisee, Supervisee.id == AuthToken.supervisee_id)
           .outerjoin(Office, Office.id == Supervisee.office_id)
           .outerjoin(Officer, Officer.id == AuthToken.officer_id)

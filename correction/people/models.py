@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import sqlalchemy as sa
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import db
@@ -89,9 +90,14 @@ class Officer(db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime]
 
-    @property
+    @hybrid_property
     def totp_enrolment_required(self) -> bool:
         return self.totp_enrolled_at is None
+
+    @totp_enrolment_required.inplace.expression
+    @classmethod
+    def _totp_enrolment_required(cls) -> sa.ColumnElement[bool]:  # the same, in a query (the token's read)
+        return cls.totp_enrolled_at.is_(None)
 
 
 class Supervisee(db.Model):

@@ -188,9 +188,9 @@ _ACTIVE_ZONES = sa.select(Zone.id, Zone.kind, Zone.name, Zone.geometry, Zone.app
 # first lock makes it). It is not the person's own row, which storing a fix takes a key share on through
 # its foreign key: two uploads that both stored first cannot deadlock waiting for each other (FOR UPDATE
 # of the person's row did, under Traccar Client's single-fix requests). The count tells a one-statement
-# ingest that someone evaluated while it waited (the same upsert in its statement: settle.LOCK).
-_LOCK_PERSON = sa.text("INSERT INTO location_locks (supervisee_id, seq) VALUES (:supervisee_id, 1) "
-                       "ON CONFLICT (supervisee_id) DO UPDATE SET seq = location_locks.seq + 1")
+# ingest that someone evaluated while it waited (its statement bumps it with the same clause: settle.LOCK).
+BUMP_LOCK = "ON CONFLICT (supervisee_id) DO UPDATE SET seq = location_locks.seq + 1"
+_LOCK_PERSON = sa.text(f"INSERT INTO location_locks (supervisee_id, seq) VALUES (:supervisee_id, 1) {BUMP_LOCK}")
 # The person's last real fix before ``before``, asked as "the greatest (person, time) below (this
 # person, before)" and then checked to be theirs: a plan cached while the table was small (PostgreSQL
 # prepares a statement run often and keeps its generic plan) can read and sort every fix the person

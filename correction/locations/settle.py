@@ -124,13 +124,13 @@ _RESTORE = sa.text("UPDATE zone_states SET last_fix_at = :last_fix_at "
                    "WHERE supervisee_id = :supervisee_id AND zone_key = :zone_key")
 
 # The person's evaluation lock in the one statement, after a CTE ``person`` (one row: the person's ``id``,
-# and whatever else the statement carries along): their row of ``location_locks`` bumped as
-# service._LOCK_PERSON bumps it (the first lock makes it), and ``seen``: ``person`` with the count the
-# statement set (``location_seq``) and the one its snapshot saw (``seen_seq``, 0 before the first lock).
-LOCK = """
+# and whatever else the statement carries along): their row of ``location_locks`` bumped by the clause
+# service._LOCK_PERSON bumps it with (``service.BUMP_LOCK``; the first lock makes the row), and ``seen``:
+# ``person`` with the count the statement set (``location_seq``) and the one its snapshot saw
+# (``seen_seq``, 0 before the first lock).
+LOCK = f"""
 locked AS (
-    INSERT INTO location_locks (supervisee_id, seq) SELECT id, 1 FROM person
-    ON CONFLICT (supervisee_id) DO UPDATE SET seq = location_locks.seq + 1
+    INSERT INTO location_locks (supervisee_id, seq) SELECT id, 1 FROM person {service.BUMP_LOCK}
     RETURNING supervisee_id, seq
 ), seen AS (
     SELECT person.*, locked.seq AS location_seq,

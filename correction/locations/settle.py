@@ -124,8 +124,8 @@ _RESTORE = sa.text("UPDATE zone_states SET last_fix_at = :last_fix_at "
                    "WHERE supervisee_id = :supervisee_id AND zone_key = :zone_key")
 
 # The person's evaluation lock in the one statement, after a CTE ``person`` (one row: the person's ``id``,
-# and whatever else the statement carries along): their row of ``location_locks`` bumped by the clause
-# service._LOCK_PERSON bumps it with (``service.BUMP_LOCK``; the first lock makes the row), and ``seen``:
+# and whatever else the statement carries along): their row of ``location_locks`` bumped with
+# ``service.BUMP_LOCK``, as service._LOCK_PERSON bumps it (the first lock makes the row), and ``seen``:
 # ``person`` with the count the statement set (``location_seq``) and the one its snapshot saw
 # (``seen_seq``, 0 before the first lock).
 LOCK = f"""

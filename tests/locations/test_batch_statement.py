@@ -54,7 +54,8 @@ def test_the_usual_batch_opens_no_orm_session_and_gives_its_connection_back(app,
     assert upload(client, scene.phone, walk(start, [INSIDE] * 3)).get_json()["stored"] == 3
     opened = []
     real_init = database.Session.__init__
-    monkeypatch.setattr(database.Session, "__init__", lambda self, *a, **kw: (opened.append(1), real_init(self, *a, **kw)))
+    monkeypatch.setattr(database.Session, "__init__",
+                        lambda self, *a, **kw: (opened.append(1), real_init(self, *a, **kw)))
     answer = upload(client, scene.phone, walk(start + timedelta(minutes=10), [INSIDE, INSIDE_2] * 5))
     assert answer.get_json() == {"stored": 10, "skipped": 0, "refused": []}
     assert opened == []

@@ -217,4 +217,24 @@ class DriverStatement:
                                              connection_invalidated=bool(broken)) from error
 
 
+    def autocommitted(self, connection: sa.Connection, params: dict[str, Any]) -> Any:
+        """``one_or_none`` in a transaction of the statement's own, which the server commits as the statement
+        ends: one round trip, no BEGIN or COMMIT. ``connection`` must have no transaction open on the server
+        (``idle``); afterwards it begins transactions as before."""
+        driver = connection.connection.driver_connection
+        driver.autocommit = True
+        try:
+            return self.one_or_none(connection, params)
+        finally:
+            if not (driver.broken or driver.closed):
+                driver.autocommit = False
+
+
+def idle(connection: sa.Connection) -> bool:
+    """Whether ``connection`` (PostgreSQL, through psycopg) has no transaction open on the server."""
+    from psycopg.pq import TransactionStatus
+
+    return connection.connection.driver_connection.info.transaction_status == TransactionStatus.IDLE
+
+
 _NAMED = re.compile(r"(?<![:\w]):(\w+)")

@@ -112,6 +112,13 @@ def great_circle_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(min(a, 1.0)))
 
 
+def great_circle_sql(lat1: str, lon1: str, lat2: str, lon2: str) -> str:
+    """``great_circle_m`` as a SQL expression of four SQL expressions in degrees (float8), for a statement that
+    must measure a step itself; ``tests/locations/test_geometry_distance.py`` holds the two to one answer."""
+    return (f"(2 * {EARTH_RADIUS_M!r} * asin(sqrt(least(1.0, sin(radians({lat2} - {lat1}) / 2) ^ 2 "
+            f"+ cos(radians({lat1})) * cos(radians({lat2})) * sin(radians({lon2} - {lon1}) / 2) ^ 2))))")
+
+
 def validate(geometry: Any) -> dict:
     """Return ``geometry`` if it is a usable zone; raise GeometryError otherwise."""
     if not isinstance(geometry, dict):

@@ -18,7 +18,7 @@ from pydantic_core import from_json
 
 from ..people.models import Supervisee
 from . import judging, service
-from .shapes import ZoneShapes
+from .shapes import Known, ZoneShapes
 
 
 class Fix(NamedTuple):
@@ -54,6 +54,7 @@ class Read(NamedTuple):
     zones: list[list] | None  # [id, kind, name, geometry text or None when held, applies_from, applies_until]
     states: list[list] | None  # [zone_key, state, candidate, last_fix_at]
     previous: list | None  # [recorded_at, lat, lon, accuracy_m] of the last real fix before the new ones
+    zones_fingerprint: str | None  # ZONES_FINGERPRINT of the zones read
 
 
 def read(row: Any) -> Read | None:
@@ -82,6 +83,7 @@ def settle(session, settings, row: Read, fixes: list[Fix], now: datetime, *, sha
     read = row.zones or []
     compiled = shapes.resolve(session, sender, [(z[0], z[3]) for z in read])
     zones = [judging.ActiveZone(z[0], z[1], z[2], compiled[z[0]], _instant(z[4]), _instant(z[5])) for z in read]
+    shapes.remember(sender, Known(row.id, tuple(zones), row.zones_fingerprint or ""))
     states = {s[0]: _State(s[0], s[1], s[2], _instant(s[3])) for s in row.states or []}
     if row.current and _usual(settings, fixes, zones, states, row.previous):
         return
@@ -138,15 +140,35 @@ locked AS (
     FROM person JOIN locked ON locked.supervisee_id = person.id
 ),"""
 
+
+def last_real_fix(person: str, before: str) -> str:
+    """SQL selecting the last real fix of ``person`` before ``before`` (SQL expressions): none, or one row of
+    ``recorded_at, lat, lon, accuracy_m``.
+
+    Asked as service's ``_REAL_FIX_BEFORE`` is (the greatest (person, time) below theirs, then checked to
+    be theirs), so that the plan PostgreSQL keeps for a prepared statement walks the index back one row,
+    whatever the table's size when the plan was made.
+    """
+    return f"""SELECT recorded_at, lat, lon, accuracy_m FROM (
+        SELECT supervisee_id, recorded_at, lat, lon, accuracy_m FROM location_fixes
+        WHERE (supervisee_id, recorded_at) < ({person}, {before}) AND NOT is_mock
+        ORDER BY supervisee_id DESC, recorded_at DESC LIMIT 1) AS last
+    WHERE last.supervisee_id = {person}"""
+
+
+# A fingerprint of the zones a statement read (a relation of zones with ``id``, ``kind``, ``applies_from``
+# and ``applies_until``): what judging reads of a zone but its geometry, which never changes (an ended
+# leave ends its zones, a replaced area is made inactive, and inactive zones are not read). NULL for none.
+ZONES_FINGERPRINT = """md5(string_agg(
+    id || ',' || kind || ',' || coalesce(CAST(extract(epoch FROM applies_from) AS text), '') || ','
+    || coalesce(CAST(extract(epoch FROM applies_until) AS text), ''), ';' ORDER BY id))"""
+
 # The parts of the one statement that follow storing the fixes (CTE ``fix``, whose rows have
 # ``recorded_at``) and locking the person (CTE ``seen``: the person's id, the count the statement set
 # and the one its snapshot saw). A zone's geometry comes unless its id is in ``:held_zones``
 # (``ZoneShapes.held_for``). The zone states' last fix moves only when fixes were stored and
 # nobody evaluated since the snapshot; the keys are those judging.zone_keys gives for the zones that
-# apply from the first new fix on. The last real fix before the new ones is asked as service's
-# ``_REAL_FIX_BEFORE`` is (the greatest (person, time) below theirs, then checked to be theirs), so
-# that the plan PostgreSQL keeps for the prepared statement walks the index back one row, whatever
-# the table's size when the plan was made.
+# apply from the first new fix on.
 READS = """
 zone AS (
     SELECT z.id, z.kind, z.name,
@@ -168,12 +190,9 @@ SELECT CAST(json_build_array(
     (SELECT json_agg(json_build_array(id, kind, name, geometry, applies_from, applies_until) ORDER BY id) FROM zone),
     (SELECT json_agg(json_build_array(zone_key, state, candidate, last_fix_at))
      FROM zone_states WHERE supervisee_id = seen.id),
-    (SELECT json_build_array(recorded_at, lat, lon, accuracy_m) FROM (
-         SELECT supervisee_id, recorded_at, lat, lon, accuracy_m FROM location_fixes
-         WHERE (supervisee_id, recorded_at) < (seen.id, (SELECT coalesce(min(recorded_at), '-infinity') FROM fix))
-           AND NOT is_mock
-         ORDER BY supervisee_id DESC, recorded_at DESC LIMIT 1) AS last
-     WHERE last.supervisee_id = seen.id)) AS text) AS read
+    (SELECT json_build_array(recorded_at, lat, lon, accuracy_m) FROM (""" + last_real_fix(
+        "seen.id", "(SELECT coalesce(min(recorded_at), '-infinity') FROM fix)") + """) AS previous),
+    (SELECT """ + ZONES_FINGERPRINT + """ FROM zone)) AS text) AS read
 FROM seen"""
 
 

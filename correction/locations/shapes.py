@@ -13,12 +13,17 @@ holds for whoever sends (an ingest key, a person), as the zones of their last st
 leaves those zones' geometry out and sends every other zone's. A new zone therefore arrives with its
 geometry at the next fix, and a retired one is simply no longer among the zones read. Both maps are
 bounded: a zone pushed out of the shapes is no longer claimed as held, so its geometry comes again.
+
+With a sender's zone ids the process may also keep the zones as judging reads them and the fingerprint the
+statement gave of them (``remember``, ``known``): a single fix judged on those before it is sent
+(``single``) is stored at once if its statement finds the fingerprint unchanged, and otherwise goes the
+way of every fix.
 """
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Hashable, Iterable
+from typing import Any, Hashable, Iterable, NamedTuple
 
 import sqlalchemy as sa
 
@@ -28,19 +33,46 @@ MAX_SHAPES = 4096  # zones' compiled shapes a process keeps (a large polygon's i
 MAX_SENDERS = 65536  # senders whose last zones a process remembers (a few ints each)
 
 
+class Known(NamedTuple):
+    """A sender's zones as their last statement read them (``settle``), and that statement's fingerprint of them."""
+
+    person_id: int
+    zones: tuple[Any, ...]  # judging.ActiveZone, shapes compiled
+    fingerprint: str  # settle.ZONES_FINGERPRINT of the zones
+
+
+class _Sender(NamedTuple):
+    zone_ids: tuple[int, ...]
+    known: Known | None = None
+
+
 class ZoneShapes:
-    """Compiled zone shapes by zone id, and the zone ids each sender's last statement read."""
+    """Compiled zone shapes by zone id, and the zones each sender's last statement read."""
 
     def __init__(self, max_shapes: int = MAX_SHAPES, max_senders: int = MAX_SENDERS):
         self._shapes: OrderedDict[int, ZoneShape] = OrderedDict()
-        self._zones_of: OrderedDict[Hashable, tuple[int, ...]] = OrderedDict()
+        self._zones_of: OrderedDict[Hashable, _Sender] = OrderedDict()
         self._max_shapes, self._max_senders = max_shapes, max_senders
         self._lock = threading.Lock()  # gthread workers share a process
 
     def held_for(self, sender: Hashable) -> list[int]:
         """The ids of the zones whose shapes this process holds, of those ``sender``'s last statement read."""
         with self._lock:
-            return [zone_id for zone_id in self._zones_of.get(sender, ()) if zone_id in self._shapes]
+            last = self._zones_of.get(sender)
+            return [] if last is None else [zone_id for zone_id in last.zone_ids if zone_id in self._shapes]
+
+    def remember(self, sender: Hashable, known: Known) -> None:
+        """Keep ``known`` for ``sender``, whose last statement (``resolve``) read those zones."""
+        with self._lock:
+            last = self._zones_of.get(sender)
+            if last is not None and last.zone_ids == tuple(zone.id for zone in known.zones):
+                self._zones_of[sender] = last._replace(known=known)
+
+    def known(self, sender: Hashable) -> Known | None:
+        """What ``remember`` kept for ``sender``, if it is still kept."""
+        with self._lock:
+            last = self._zones_of.get(sender)
+            return None if last is None else last.known
 
     def resolve(self, session, sender: Hashable, zones: Iterable[tuple[int, str | None]]) -> dict[int, ZoneShape]:
         """The shape of each (zone id, geometry text or None when held) a statement read for ``sender``.
@@ -62,7 +94,7 @@ class ZoneShapes:
                 with self._lock:
                     found[zone_id] = self._put(zone_id, compile_zone_text(text))
         with self._lock:
-            self._zones_of[sender] = tuple(zone_id for zone_id, _ in zones)
+            self._zones_of[sender] = _Sender(tuple(zone_id for zone_id, _ in zones))
             self._zones_of.move_to_end(sender)
             while len(self._zones_of) > self._max_senders:
                 self._zones_of.popitem(last=False)
@@ -80,4 +112,4 @@ _GEOMETRY = sa.text("SELECT id, CAST(geometry AS text) FROM zones WHERE id IN :i
     sa.bindparam("ids", expanding=True))
 
 
-__all__ = ["ZoneShapes"]
+__all__ = ["Known", "ZoneShapes"]

@@ -3,6 +3,8 @@
 The statement reads the key, the zones and the zone states itself, so a zone changed, a key revoked
 or a device reset counts for the very next fix; what it read while another evaluator held the
 person's lock is not trusted (the person's evaluation count says so) and the evaluator decides.
+A fix judged before it is sent (on the zones the application kept from the person's last fix) is
+stored by a statement of its own only if everything that made it the usual case still holds.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ import sqlalchemy as sa
 
 from correction import database
 from correction.database import db
-from correction.locations import service
+from correction.locations import service, single
 from correction.locations.models import ZoneState
 from tests.assertions import alerts, error_of, stored_fixes
 from tests.factories import API, INSIDE, INSIDE_2, OUTSIDE, SQUARE
@@ -72,9 +74,72 @@ def test_a_fix_inside_the_zones_costs_one_statement(app, client, phone, clock):
         assert owntracks(client, key, start + timedelta(minutes=3), INSIDE).status_code == 200
     finally:
         sa.event.remove(engine, "before_cursor_execute", listener)
-    assert len(statements) == 2, statements
+    assert statements == [single._USUAL_FIX.sql] * 2  # judged before they were sent
     state = permitted_state(app, scene.person_id)
     assert (state.state, state.candidate, state.last_fix_at) == ("inside", None, start + timedelta(minutes=3))
+    assert osmand(client, key, start + timedelta(minutes=3), INSIDE).status_code == 200  # sent again
+    assert len(stored_fixes(app, scene.person_id)) == 4
+    assert permitted_state(app, scene.person_id).last_fix_at == start + timedelta(minutes=3)
+    assert alerts(app, scene.person_id) == []
+
+
+def confirmed_inside(client, key, start):
+    """Two fixes that confirm the person inside SQUARE, and a third that the application judges before sending."""
+    for minute in range(3):
+        assert osmand(client, key, start + timedelta(minutes=minute), INSIDE).status_code == 200
+
+
+@pytest.mark.postgresql_only
+def test_an_impossible_step_inside_the_zones_is_not_taken_for_the_usual_case(app, client, phone, clock):
+    scene, key = phone
+    start = clock() - timedelta(minutes=10)
+    confirmed_inside(client, key, start)
+    # ~4.4 km in 60 s (265 km/h, counting both fixes' 10 m) is possible; 1.8 km in 20 s (327 km/h) is not,
+    # though not by much. Both well inside SQUARE.
+    assert osmand(client, key, start + timedelta(minutes=3), (29.08, 119.68)).status_code == 200
+    assert alerts(app, scene.person_id) == []
+    assert osmand(client, key, start + timedelta(minutes=3, seconds=20), (29.0965, 119.68)).status_code == 200
+    assert [a.type for a in alerts(app, scene.person_id)] == ["impossible_movement"]
+    assert len(stored_fixes(app, scene.person_id)) == 5
+
+
+@pytest.mark.postgresql_only
+def test_a_mocked_fix_inside_the_zones_is_not_taken_for_the_usual_case(app, client, phone, clock):
+    scene, key = phone
+    start = clock() - timedelta(minutes=10)
+    confirmed_inside(client, key, start)
+    assert osmand(client, key, start + timedelta(minutes=3), INSIDE_2, mock="true").status_code == 200
+    assert [a.type for a in alerts(app, scene.person_id)] == ["mock_location"]
+    assert [f.is_mock for f in stored_fixes(app, scene.person_id)] == [False, False, False, True]
+
+
+@pytest.mark.postgresql_only
+def test_a_zone_state_moved_by_another_worker_is_not_overlooked(app, client, phone, clock):
+    """This application's zones are right, but another worker confirmed an exit: the fix is a candidate return."""
+    scene, key = phone
+    start = clock() - timedelta(minutes=10)
+    confirmed_inside(client, key, start)
+    with app.app_context():
+        db.session.execute(sa.text("UPDATE zone_states SET state = 'outside', changed_at = :at, last_fix_at = :at "
+                                   "WHERE supervisee_id = :id"),
+                           {"id": scene.person_id, "at": start + timedelta(minutes=3)})
+        db.session.commit()
+    assert osmand(client, key, start + timedelta(minutes=4), INSIDE).status_code == 200
+    state = permitted_state(app, scene.person_id)
+    assert (state.state, state.candidate, state.candidate_count) == ("outside", "inside", 1)
+    assert state.last_fix_at == start + timedelta(minutes=4)
+
+
+@pytest.mark.postgresql_only
+def test_a_fix_older_than_the_last_evaluated_is_not_taken_for_the_usual_case(app, client, phone, clock):
+    """Inside like the rest, but late: the evaluator replays it; the state's last fix does not go back."""
+    scene, key = phone
+    start = clock() - timedelta(minutes=10)
+    confirmed_inside(client, key, start)
+    assert osmand(client, key, start + timedelta(minutes=1, seconds=30), INSIDE_2).status_code == 200
+    state = permitted_state(app, scene.person_id)
+    assert (state.state, state.candidate, state.last_fix_at) == ("inside", None, start + timedelta(minutes=2))
+    assert len(stored_fixes(app, scene.person_id)) == 4
 
 
 @pytest.mark.postgresql_only

@@ -12,10 +12,11 @@ import pytest
 import sqlalchemy as sa
 
 from correction.database import DriverStatement, db
-from correction.locations import settle
+from correction.locations import settle, single
 from correction.locations.geometry import compile_zone
 from correction.locations.models import Zone
-from correction.locations.shapes import ZoneShapes
+from correction.locations.judging import ActiveZone
+from correction.locations.shapes import Known, ZoneShapes
 from tests.assertions import alerts
 from tests.factories import INSIDE, SQUARE
 from tests.locations.test_single_fix import FAR_FROM_SMALL, SMALL, osmand, phone  # noqa: F401 (fixture)
@@ -52,6 +53,20 @@ def test_the_senders_remembered_are_bounded():
     assert [shapes.held_for(s) for s in "abc"] == [[], [1], [1]]
 
 
+def test_what_a_senders_last_statement_read_is_kept_until_their_next_statement(app):
+    shapes = ZoneShapes()
+    with app.app_context():
+        compiled = shapes.resolve(db.session, "a", [(7, CIRCLE)])
+    zone = ActiveZone(7, "permitted", "辖区", compiled[7], None, None)
+    shapes.remember("a", Known(1, (zone,), "f"))
+    shapes.remember("b", Known(2, (zone,), "f"))  # no statement of b's read those zones: nothing kept
+    assert shapes.known("a") == Known(1, (zone,), "f") and shapes.known("b") is None
+    shapes.remember("a", Known(1, (), "g"))  # not the zones of a's last statement
+    assert shapes.known("a") == Known(1, (zone,), "f")
+    shapes.resolve(None, "a", [(7, None)])  # a's next statement: judged again before it is kept again
+    assert shapes.known("a") is None and shapes.held_for("a") == [7]
+
+
 def test_the_database_refuses_to_change_a_zones_geometry_but_not_the_rest(app, make):
     scene = make.scene(officer_login=True, phone=False, zone=SQUARE)
     with app.app_context():
@@ -73,7 +88,8 @@ def test_a_fixs_statement_sends_a_zones_geometry_once_to_an_application(app, cli
 
     def spy(self, session, params):
         row = original(self, session, params)
-        read.append([z[3] is not None for z in settle.read(row).zones or []])
+        if self is single._ONE_FIX:  # not single._USUAL_FIX, which reads no zone but their fingerprint
+            read.append([z[3] is not None for z in settle.read(row).zones or []])
         return row
     start = clock() - timedelta(minutes=30)
     DriverStatement.one_or_none = spy
@@ -85,5 +101,7 @@ def test_a_fixs_statement_sends_a_zones_geometry_once_to_an_application(app, cli
             assert osmand(client, key, start + timedelta(minutes=minute), FAR_FROM_SMALL).status_code == 200
     finally:
         DriverStatement.one_or_none = original
-    assert read == [[True], [False], [False], [False, True], [False, False]]
+    # The third fix is judged before it is sent and stored by _USUAL_FIX (the first two confirm where the
+    # person is); the new zone's first two fixes are not the usual case until the zone's state is confirmed.
+    assert read == [[True], [False], [False, True], [False, False]]
     assert alerts(app, scene.person_id) == []

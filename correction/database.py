@@ -216,7 +216,6 @@ class DriverStatement:
             raise sa.exc.DBAPIError.instance(self.sql, params, error, psycopg.Error, hide_parameters=True,
                                              connection_invalidated=bool(broken)) from error
 
-
     def autocommitted(self, connection: sa.Connection, params: dict[str, Any]) -> Any:
         """``one_or_none`` in a transaction of the statement's own, which the server commits as the statement
         ends: one round trip, no BEGIN or COMMIT. ``connection`` must have no transaction open on the server

@@ -23,27 +23,28 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Any, Hashable, Iterable, NamedTuple
+from typing import Hashable, Iterable, NamedTuple
 
 import sqlalchemy as sa
 
 from .geometry import ZoneShape, compile_zone_text
+from .judging import ActiveZone
 
 MAX_SHAPES = 4096  # zones' compiled shapes a process keeps (a large polygon's is some hundred KB)
-MAX_SENDERS = 65536  # senders whose last zones a process remembers (a few ints each)
+MAX_SENDERS = 65536  # senders whose last zones a process remembers (a few ints and small tuples each)
 
 
 class Known(NamedTuple):
     """A sender's zones as their last statement read them (``settle``), and that statement's fingerprint of them."""
 
     person_id: int
-    zones: tuple[Any, ...]  # judging.ActiveZone, shapes compiled
+    zones: tuple[ActiveZone, ...]  # shapes compiled
     fingerprint: str  # settle.ZONES_FINGERPRINT of the zones
 
 
 class _Sender(NamedTuple):
     zone_ids: tuple[int, ...]
-    known: Known | None = None
+    known: Known | None = None  # its zones as (id, kind, name, starts, ends): no shapes
 
 
 class ZoneShapes:
@@ -62,17 +63,25 @@ class ZoneShapes:
             return [] if last is None else [zone_id for zone_id in last.zone_ids if zone_id in self._shapes]
 
     def remember(self, sender: Hashable, known: Known) -> None:
-        """Keep ``known`` for ``sender``, whose last statement (``resolve``) read those zones."""
+        """Keep ``known`` for ``sender``, whose last statement (``resolve``) read those zones.
+
+        Kept without the zones' shapes, which stay the shapes' own (bounded by ``max_shapes``): ``known``
+        gives them back with the shapes held, or not at all.
+        """
         with self._lock:
             last = self._zones_of.get(sender)
             if last is not None and last.zone_ids == tuple(zone.id for zone in known.zones):
-                self._zones_of[sender] = last._replace(known=known)
+                zones = tuple((zone.id, zone.kind, zone.name, zone.starts, zone.ends) for zone in known.zones)
+                self._zones_of[sender] = last._replace(known=known._replace(zones=zones))
 
     def known(self, sender: Hashable) -> Known | None:
-        """What ``remember`` kept for ``sender``, if it is still kept."""
+        """What ``remember`` kept for ``sender``, if it is still kept and every one of its zones' shapes held."""
         with self._lock:
             last = self._zones_of.get(sender)
-            return None if last is None else last.known
+            if last is None or last.known is None or any(zone[0] not in self._shapes for zone in last.known.zones):
+                return None
+            return last.known._replace(zones=tuple(ActiveZone(zone_id, kind, name, self._shapes[zone_id], starts, ends)
+                                                   for zone_id, kind, name, starts, ends in last.known.zones))
 
     def resolve(self, session, sender: Hashable, zones: Iterable[tuple[int, str | None]]) -> dict[int, ZoneShape]:
         """The shape of each (zone id, geometry text or None when held) a statement read for ``sender``.

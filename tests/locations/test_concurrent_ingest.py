@@ -71,6 +71,46 @@ def test_16_single_fixes_of_one_device_at_once_store_each_fix_once_without_a_dea
     assert concurrent[1] == sequential[1]
 
 
+@pytest.mark.postgresql_only
+def test_16_fixes_judged_before_they_were_sent_racing_a_stray_one_equal_their_replay(app, client, make, clock):
+    """Once the application knows the person's zones, usual fixes take their own statement. Racing them, a
+    stray fix outside (a candidate exit that the next fix ends) must come out as the same fixes one by one."""
+    person_id, key = ingest_key(client, make)
+    replay_id, replay_key = ingest_key(client, make)
+    first = clock() - timedelta(minutes=5 * REQUESTS + 20)
+    for minute in range(3):  # confirmed inside, and the zones known to this application for both keys
+        for each in (key, replay_key):
+            assert osmand(client, each, first + timedelta(minutes=minute), INSIDE).status_code == 200
+    path = [INSIDE] * 7 + [OUTSIDE] + [INSIDE] * 8  # ~10 km out and back, 5 minutes apart: possible
+    moments = [first + timedelta(minutes=3 + 5 * i) for i in range(REQUESTS)]
+    barrier, answers = threading.Barrier(REQUESTS), []
+
+    def phone(at, point):
+        with app.app_context():
+            own = app.test_client()
+            barrier.wait(timeout=20)
+            answers.append(osmand(own, key, at, point))
+
+    threads = [threading.Thread(target=phone, args=pair) for pair in zip(moments, path)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert sorted(a.status_code for a in answers) == [200] * REQUESTS
+    for at, point in zip(moments, path):
+        assert osmand(client, replay_key, at, point).status_code == 200
+
+    def zone_state(person):
+        with app.app_context():
+            return db.session.execute(sa.select(
+                ZoneState.state, ZoneState.candidate, ZoneState.candidate_count, ZoneState.episode,
+                ZoneState.changed_at, ZoneState.last_fix_at).where(ZoneState.supervisee_id == person)).one()
+    assert state_of(app, replay_id) == (("inside", 0), [], REQUESTS + 3)
+    assert state_of(app, person_id) == state_of(app, replay_id)
+    assert zone_state(person_id) == zone_state(replay_id)
+    assert zone_state(person_id).last_fix_at == moments[-1]
+
+
 @pytest.mark.parametrize("where, expected", [(INSIDE, (("inside", 0), [])),
                                              (OUTSIDE, (("outside", 1), ["zone_exit"]))], ids=["inside", "outside"])
 def test_a_fix_arriving_after_a_later_one_counts_as_if_it_had_come_in_order(app, client, make, clock, where,

@@ -67,6 +67,16 @@ def test_what_a_senders_last_statement_read_is_kept_until_their_next_statement(a
     assert shapes.known("a") is None and shapes.held_for("a") == [7]
 
 
+def test_what_is_kept_of_a_sender_does_not_outlive_its_zones_shapes(app):
+    shapes = ZoneShapes(max_shapes=1)
+    with app.app_context():
+        compiled = shapes.resolve(db.session, "a", [(7, CIRCLE)])
+    shapes.remember("a", Known(1, (ActiveZone(7, "permitted", "辖区", compiled[7], None, None),), "f"))
+    assert shapes.known("a").zones[0].shape is compiled[7]
+    shapes.resolve(None, "b", [(8, CIRCLE)])  # pushes zone 7's shape out
+    assert shapes.known("a") is None
+
+
 def test_the_database_refuses_to_change_a_zones_geometry_but_not_the_rest(app, make):
     scene = make.scene(officer_login=True, phone=False, zone=SQUARE)
     with app.app_context():

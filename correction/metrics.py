@@ -21,6 +21,15 @@ FIXES_DUPLICATE = Counter("correction_location_fixes_duplicate",
                           "Location fixes dropped as duplicates (same person, same time).")
 FIXES_REFUSED = Counter("correction_location_fixes_refused", "Location fixes refused, by refusal code.",
                         ["code"])
+FIXES_JUDGED_FIRST = Counter(
+    "correction_location_fixes_judged_first", "Real clients' fixes judged before they were sent (locations.single), "
+    "by whether their statement found the usual case still held (usual) or left them to the evaluator (evaluated).",
+    ["outcome"])
+
+
+def count_judged_first(usual: bool) -> None:
+    """Count a fix judged before it was sent: stored as the usual case, or handed to the evaluator."""
+    FIXES_JUDGED_FIRST.labels("usual" if usual else "evaluated").inc()
 
 
 def count_fixes(stored: int, duplicate: int, refusal_codes: list[str]) -> None:

@@ -34,7 +34,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..database import DriverStatement, idle, request_connection
-from ..metrics import count_fixes
+from ..metrics import count_fixes, count_judged_first
 from ..security import hash_token
 from . import ingest_keys, judging, service, settle
 from .geometry import great_circle_sql
@@ -63,6 +63,7 @@ def ingest_fix(session, settings, key: str, raw_fix: dict[str, Any], *, source: 
         usual = _USUAL_FIX.autocommitted(connection, {**params, **_expected(settings, known, fix)})
         if usual is None:
             return None
+        count_judged_first(usual.usual)
         if usual.usual:
             result = IngestResult(stored=int(usual.stored), skipped=1 - int(usual.stored))
             count_fixes(result.stored, result.skipped, [])

@@ -9,7 +9,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from jobs.runner import run_job
 from jobs.schedule import schedule
 from tests.assertions import error_of
-from tests.factories import INSIDE, fix, upload
+from tests.factories import INSIDE, SQUARE, fix, upload
 
 API = "/api/v1"
 TOKEN = "metrics-token-for-the-tests-0123456789"
@@ -94,6 +94,25 @@ def test_fixes_stored_duplicate_and_refused_are_counted_by_code(client, clock, m
     assert delta("correction_location_fixes_duplicate_total") == 1
     assert delta("correction_location_fixes_refused_total", code="accuracy_too_poor") == 1
     assert delta("correction_location_fixes_refused_total", code="fix_in_future") == 1
+
+
+@pytest.mark.postgresql_only
+def test_fixes_judged_before_they_were_sent_are_counted_by_outcome(client, clock, make):
+    scene = make.scene(officer_login=True, zone=SQUARE)
+    key = client.post(f"{API}/me/ingest-key", headers=scene.phone).get_json()["ingest_key"]
+    start = clock() - timedelta(minutes=10)
+    before = scrape(client)
+    for minute in range(3):  # the first fix is not judged first; the second is not yet the usual case
+        assert client.get(f"{API}/ingest/osmand?id={key}&lat={INSIDE[0]}&lon={INSIDE[1]}&accuracy=10"
+                          f"&timestamp={int((start + timedelta(minutes=minute)).timestamp())}").status_code == 200
+    after = scrape(client)
+
+    def delta(name, **labels):
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert delta("correction_location_fixes_judged_first_total", outcome="evaluated") == 1
+    assert delta("correction_location_fixes_judged_first_total", outcome="usual") == 1
+    assert delta("correction_location_fixes_stored_total") == 3
 
 
 def test_unresolved_alerts_are_gauged_by_severity_and_status(client, clock, make):

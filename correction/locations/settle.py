@@ -64,7 +64,13 @@ def read(row: Any) -> Read | None:
 
 def held_zones(shapes: ZoneShapes, sender: Hashable) -> str:
     """``shapes.held_for(sender)`` as the statement's ``:held_zones`` (an int[] literal: text is cheap to send)."""
-    return "{" + ",".join(map(str, shapes.held_for(sender))) + "}"
+    return array_literal(shapes.held_for(sender))
+
+
+def array_literal(items) -> str:
+    """A PostgreSQL array literal of ``items`` (ints, or strings with no comma, quote or brace; None is NULL),
+    for a statement to CAST: one text parameter costs the driver less than an array of them."""
+    return "{" + ",".join("NULL" if item is None else str(item) for item in items) + "}"
 
 
 class _Previous(NamedTuple):
@@ -159,6 +165,13 @@ def last_real_fix(person: str, before: str) -> str:
 # A fingerprint of the zones a statement read (a relation of zones with ``id``, ``kind``, ``applies_from``
 # and ``applies_until``): what judging reads of a zone but its geometry, which never changes (an ended
 # leave ends its zones, a replaced area is made inactive, and inactive zones are not read). NULL for none.
+def applying_zones(since: str) -> str:
+    """SQL ``FROM … WHERE`` of the zones (``z``) of the person of CTE ``seen`` that apply from ``since`` (a SQL
+    expression) on: active, and not ended before it. The zones a statement judges by, and fingerprints."""
+    return f"""FROM zones AS z JOIN seen ON z.supervisee_id = seen.id
+    WHERE z.active AND (z.applies_until IS NULL OR z.applies_until >= {since})"""
+
+
 ZONES_FINGERPRINT = """md5(string_agg(
     id || ',' || kind || ',' || coalesce(CAST(extract(epoch FROM applies_from) AS text), '') || ','
     || coalesce(CAST(extract(epoch FROM applies_until) AS text), ''), ';' ORDER BY id))"""
@@ -174,8 +187,7 @@ zone AS (
     SELECT z.id, z.kind, z.name,
            CASE WHEN z.id = ANY(CAST(:held_zones AS int[])) THEN NULL ELSE CAST(z.geometry AS text) END AS geometry,
            z.applies_from, z.applies_until
-    FROM zones AS z JOIN seen ON z.supervisee_id = seen.id
-    WHERE z.active AND (z.applies_until IS NULL OR z.applies_until >= (SELECT min(recorded_at) FROM fix))
+    """ + applying_zones("(SELECT min(recorded_at) FROM fix)") + """
 ), moved AS (
     UPDATE zone_states AS zs SET last_fix_at = greatest(zs.last_fix_at, (SELECT max(recorded_at) FROM fix))
     FROM seen

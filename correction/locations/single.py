@@ -113,11 +113,10 @@ _ONE_FIX = DriverStatement(_KEY_AND_LOCK + _STORE.format(into="seen") + settle.R
 def _expected(settings, known: Known, fix: FixIn) -> dict[str, Any]:
     """What ``_USUAL_FIX`` checks, for a fix judged on the sender's ``known`` zones: the person, the zones'
     fingerprint, each zone state's key and the side of its edge the fix is on (NULL: too vague to say)."""
-    zones = list(known.zones)
-    keys = judging.zone_keys(zones)
-    sides = [next(iter(judging.sides_seen(zones, key, [fix])), None) for key in keys]
+    keys = judging.zone_keys(known.zones)
+    sides = [next(iter(judging.sides_seen(known.zones, key, [fix])), None) for key in keys]
     return {"person_id": known.person_id, "zones_fingerprint": known.fingerprint,
-            "keys": "{" + ",".join(keys) + "}", "sides": "{" + ",".join(side or "NULL" for side in sides) + "}",
+            "keys": settle.array_literal(keys), "sides": settle.array_literal(sides),
             "limit_mps": settings.IMPOSSIBLE_SPEED_KMH / 3.6 * _SPEED_MARGIN, "count": len(keys)}
 
 
@@ -130,8 +129,8 @@ _SPEED_MARGIN = 0.999_999
 # premises of the usual case (``usual``: one row, or none), and only under them the fix and its zone
 # states' last fix. ``:keys`` and ``:sides`` are text[] literals of equal length; ``:count`` their length.
 _USUAL_FIX = DriverStatement(_KEY_AND_LOCK + """ zone AS (
-    SELECT z.id, z.kind, z.applies_from, z.applies_until FROM zones AS z JOIN seen ON z.supervisee_id = seen.id
-    WHERE z.active AND (z.applies_until IS NULL OR z.applies_until >= CAST(:recorded_at AS timestamptz))
+    SELECT z.id, z.kind, z.applies_from, z.applies_until
+    """ + settle.applying_zones("CAST(:recorded_at AS timestamptz)") + """
 ), previous AS (""" + settle.last_real_fix("(SELECT id FROM seen)", "CAST(:recorded_at AS timestamptz)") + """
 ), usual AS (
     SELECT seen.* FROM seen

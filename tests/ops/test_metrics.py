@@ -35,6 +35,13 @@ def value(samples, name: str, **labels) -> float:
     return samples.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
+def changes(before, after):
+    """How much a sample moved between two scrapes: ``delta(name, **labels)``."""
+    def delta(name, **labels) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+    return delta
+
+
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong-token-0123456789abcdef"},
                                      {"Authorization": f"Basic {TOKEN}"}, {"Authorization": TOKEN}])
 def test_metrics_are_refused_to_anyone_without_the_token_as_if_missing(client, headers):
@@ -62,10 +69,7 @@ def test_requests_are_counted_and_timed_by_their_rule_never_their_raw_path(clien
     assert client.get(f"{API}/supervisees/999999", headers=scene.headers).status_code == 404
     assert client.get("/no/such/path/12345").status_code == 404
     after = scrape(client)
-
-    def delta(name, **labels):
-        return value(after, name, **labels) - value(before, name, **labels)
-
+    delta = changes(before, after)
     assert delta("correction_http_requests_total", endpoint=rule, method="GET", status="200") == 3
     assert delta("correction_http_requests_total", endpoint=rule, method="GET", status="404") == 1
     assert delta("correction_http_requests_total", endpoint="(unmatched)", method="GET", status="404") == 1
@@ -86,10 +90,7 @@ def test_fixes_stored_duplicate_and_refused_are_counted_by_code(client, clock, m
     assert [r["code"] for r in answer["refused"]] == ["accuracy_too_poor", "fix_in_future"]
     upload(client, scene.phone, [fix(t, INSIDE)])  # the same fix again: a duplicate
     after = scrape(client)
-
-    def delta(name, **labels):
-        return value(after, name, **labels) - value(before, name, **labels)
-
+    delta = changes(before, after)
     assert delta("correction_location_fixes_stored_total") == 1
     assert delta("correction_location_fixes_duplicate_total") == 1
     assert delta("correction_location_fixes_refused_total", code="accuracy_too_poor") == 1
@@ -106,10 +107,7 @@ def test_fixes_judged_before_they_were_sent_are_counted_by_outcome(client, clock
         assert client.get(f"{API}/ingest/osmand?id={key}&lat={INSIDE[0]}&lon={INSIDE[1]}&accuracy=10"
                           f"&timestamp={int((start + timedelta(minutes=minute)).timestamp())}").status_code == 200
     after = scrape(client)
-
-    def delta(name, **labels):
-        return value(after, name, **labels) - value(before, name, **labels)
-
+    delta = changes(before, after)
     assert delta("correction_location_fixes_judged_first_total", outcome="evaluated") == 1
     assert delta("correction_location_fixes_judged_first_total", outcome="usual") == 1
     assert delta("correction_location_fixes_stored_total") == 3
